@@ -1,0 +1,158 @@
+// One route definition serves three purposes: the Koa handler, request validation, and the
+// OpenAPI document. Auth, tenancy, body parsing, alias handling and error shapes live here once.
+import type { ParameterizedContext } from 'koa';
+import type { Logger } from 'pino';
+import getRawBody from 'raw-body';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ApiKey, ApiKeyRole, Tenant } from '../entities';
+import { authenticate, touchApiKey, type AuthFailure } from '../domain/api-keys';
+import { TENANT_FILTER } from '../db/orm';
+import type { AppDeps } from './context';
+import { HttpError } from './http-error';
+import { z } from './zod';
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type Obj = z.ZodObject<z.ZodRawShape>;
+
+export interface Auth {
+  tenant: Tenant;
+  apiKey: ApiKey;
+}
+
+export interface HandlerInput<P, Q, B, A> {
+  params: P;
+  query: Q;
+  body: B;
+  /** Request-scoped EntityManager fork; for authenticated routes it only sees the caller's tenant. */
+  em: EntityManager;
+  auth: A;
+  deps: AppDeps;
+  log: Logger;
+  requestId: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface HandlerResult {
+  status?: number;
+  body: unknown;
+}
+
+export interface RouteSpec<P extends Obj = Obj, Q extends Obj = Obj, B extends z.ZodTypeAny = z.ZodTypeAny> {
+  method: Method;
+  /** OpenAPI form: `/v1/sessions/{session_id}`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** `public`: no key; `member`: any valid key; `admin`: a key with the admin role. */
+  access: 'public' | 'member' | 'admin';
+  params?: P;
+  query?: Q;
+  body?: B;
+  responses: Record<number, { description: string; schema?: z.ZodTypeAny }>;
+  handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>, Auth>) => Promise<HandlerResult>;
+}
+
+export function defineRoute<P extends Obj = Obj, Q extends Obj = Obj, B extends z.ZodTypeAny = z.ZodTypeAny>(
+  spec: RouteSpec<P, Q, B>,
+): RouteSpec {
+  return spec as unknown as RouteSpec;
+}
+
+/** `/v1/x/{id}` → `/v1/x/:id` for the router. */
+export const routerPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+
+const snakeToCamel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Requests accept the reference's older snake_case names as aliases of the camelCase ones.
+ * Client-owned free-form objects (`metadata`) keep their keys as sent.
+ */
+export function camelizeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(camelizeKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const key = snakeToCamel(k);
+    if (key in out && key !== k) continue; // the camelCase spelling wins when both are sent
+    out[key] = key === 'metadata' ? v : camelizeKeys(v);
+  }
+  return out;
+}
+
+const AUTH_MESSAGES: Record<AuthFailure, string> = {
+  missing: 'Missing Authorization header: send "Authorization: Bearer <API key>"',
+  malformed: 'Malformed Authorization header: expected "Bearer evni_…"',
+  unknown: 'Invalid API key',
+  revoked: 'API key has been revoked',
+  expired: 'API key has expired',
+};
+
+function validate<T extends z.ZodTypeAny>(schema: T, value: unknown, where: string): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const errors = result.error.issues.map((i) => ({ loc: [where, ...(i.path as (string | number)[])], msg: i.message }));
+  const first = errors[0];
+  throw new HttpError(422, `Validation failed at ${first.loc.join('.')}: ${first.msg}`, errors);
+}
+
+async function readJsonBody(ctx: ParameterizedContext, limit: number): Promise<unknown> {
+  const type = ctx.request.type;
+  let raw: string;
+  try {
+    raw = await getRawBody(ctx.req, { limit, encoding: 'utf8', length: ctx.request.length });
+  } catch (err) {
+    const e = err as { type?: string; status?: number };
+    if (e.type === 'entity.too.large') throw new HttpError(413, `Request body exceeds the limit of ${limit} bytes`);
+    throw new HttpError(400, 'Could not read the request body');
+  }
+  if (raw.trim() === '') return undefined;
+  if (type && type !== 'application/json' && !type.endsWith('+json')) {
+    throw new HttpError(415, `Unsupported Content-Type "${type}": send application/json`);
+  }
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new HttpError(400, `Malformed JSON body: ${(err as Error).message}`);
+  }
+}
+
+export function toKoaHandler(spec: RouteSpec, deps: AppDeps) {
+  return async (ctx: ParameterizedContext) => {
+    const em = deps.orm.em.fork();
+    let auth: Auth | undefined;
+    if (spec.access !== 'public') {
+      const result = await authenticate(em, ctx.get('authorization') || undefined);
+      if (!result.ok) throw new HttpError(400, AUTH_MESSAGES[result.reason]);
+      if (spec.access === 'admin' && result.apiKey.role !== 'admin') {
+        throw new HttpError(403, 'This endpoint needs an API key with the admin role');
+      }
+      auth = { tenant: result.apiKey.tenant, apiKey: result.apiKey };
+      em.setFilterParams(TENANT_FILTER, { tenantId: auth.tenant.id });
+      ctx.state.tenantId = auth.tenant.id;
+      await touchApiKey(em, result.apiKey);
+    }
+    const params = spec.params ? validate(spec.params, ctx.params, 'path') : {};
+    const query = spec.query ? validate(spec.query, camelizeKeys(ctx.query), 'query') : {};
+    let body: unknown;
+    if (spec.body) {
+      const raw = await readJsonBody(ctx, deps.config.bodyLimitBytes);
+      body = validate(spec.body, camelizeKeys(raw ?? {}), 'body');
+    }
+    const result = await spec.handler({
+      params,
+      query,
+      body,
+      em,
+      auth: auth as Auth,
+      deps,
+      log: ctx.state.log as Logger,
+      requestId: ctx.state.requestId as string,
+      headers: ctx.headers,
+    });
+    ctx.status = result.status ?? 200;
+    ctx.body = result.body;
+  };
+}
+
+export type { ApiKeyRole };

@@ -1,0 +1,6 @@
+import type { RouteSpec } from '../route';
+import { apiKeyRoutes } from './api-keys';
+import { healthRoutes } from './health';
+
+/** Every endpoint of the API. The router and the OpenAPI document are both built from this list. */
+export const routes: RouteSpec[] = [...healthRoutes, ...apiKeyRoutes];

@@ -1,0 +1,34 @@
+// Runtime settings, read once from the environment. Every process of the stack (API, worker,
+// launcher, CLI) takes its settings from here so that a variable means the same thing everywhere.
+import path from 'node:path';
+
+function int(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+export const ROOT_DIR = path.resolve(__dirname);
+
+export const config = {
+  /** Where `npm start` keeps embedded PostgreSQL data, the Temporal SQLite file and the demo key. */
+  dataDir: process.env.EVNI_DATA_DIR ?? path.join(ROOT_DIR, '.data'),
+  databaseUrl: process.env.DATABASE_URL,
+  temporalAddress: process.env.TEMPORAL_ADDRESS,
+  temporalNamespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+  taskQueue: process.env.TEMPORAL_TASK_QUEUE ?? 'evni-sessions',
+  host: process.env.HOST ?? '127.0.0.1',
+  port: int('PORT', 8000),
+  /** Largest request body accepted, in bytes (413 above it). */
+  bodyLimitBytes: int('EVNI_BODY_LIMIT_BYTES', 5 * 1024 * 1024),
+  /** Most meter values accepted in one create / replace / append request (422 above it). */
+  maxReadingsPerRequest: int('EVNI_MAX_READINGS_PER_REQUEST', 20_000),
+  /** A session actor with no write for this long closes itself (a later write starts a new run). */
+  sessionQuietPeriodMs: int('EVNI_SESSION_QUIET_MS', 6 * 60 * 60 * 1000),
+  logLevel: process.env.LOG_LEVEL ?? 'info',
+  temporalBinary: process.env.TEMPORAL_BINARY ?? path.join(ROOT_DIR, '.tools', 'venv', 'bin', 'temporal'),
+};
+
+export type Config = typeof config;

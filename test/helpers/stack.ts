@@ -1,0 +1,115 @@
+// The real stack for the test run: PostgreSQL (DATABASE_URL's server, or an embedded one), a
+// Temporal dev server started by @temporalio/testing from the project-local CLI, an in-process
+// worker and the API on a free port. Started once by test/global-setup.ts.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Server } from 'node:http';
+import { Client as PgClient } from 'pg';
+import pino from 'pino';
+import { Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { config } from '../../config';
+import { migrate, openOrm, type Orm } from '../../db/orm';
+import { listen } from '../../api/server';
+import { ALL_SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
+import { createWorker } from '../../worker/worker';
+import { startEmbeddedPostgres, type RunningPostgres } from '../../stack/postgres';
+import { freePort } from './ports';
+
+export interface TestStack {
+  apiUrl: string;
+  databaseUrl: string;
+  orm: Orm;
+  env: TestWorkflowEnvironment;
+  taskQueue: string;
+  worker: Worker;
+  /** Lines the API logged, parsed (for log-format tests). */
+  logLines: Record<string, unknown>[];
+}
+
+let current: TestStack | undefined;
+const stoppers: (() => Promise<unknown>)[] = [];
+
+export function stack(): TestStack {
+  if (!current) throw new Error('test stack not started');
+  return current;
+}
+
+async function database(): Promise<string> {
+  const name = `evni_test_${process.pid}_${Date.now()}`;
+  let adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evni-test-pg-'));
+    fs.chmodSync(dir, 0o755);
+    const pg: RunningPostgres = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: await freePort() });
+    stoppers.push(async () => {
+      await pg.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    adminUrl = pg.urlFor('postgres');
+  }
+  const admin = new PgClient({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database "${name}"`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  stoppers.push(async () => {
+    const c = new PgClient({ connectionString: adminUrl });
+    await c.connect();
+    await c.query(`drop database if exists "${name}" with (force)`);
+    await c.end();
+  });
+  return url.toString();
+}
+
+export async function startTestStack(): Promise<TestStack> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const databaseUrl = await database();
+  const orm = await openOrm(databaseUrl);
+  stoppers.push(() => orm.close());
+  await migrate(orm);
+
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: config.temporalBinary },
+      ip: '127.0.0.1',
+      searchAttributes: ALL_SEARCH_ATTRIBUTES,
+    },
+  });
+  stoppers.push(() => env.teardown());
+
+  const taskQueue = `evni-test-${process.pid}`;
+  const worker = await createWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, deps: { orm } });
+  const running = worker.run();
+  stoppers.push(async () => {
+    worker.shutdown();
+    await running;
+  });
+
+  const logLines: Record<string, unknown>[] = [];
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => logLines.push(JSON.parse(line)) },
+  );
+  const testConfig = { ...config, taskQueue, temporalNamespace: env.namespace ?? 'default' };
+  const { server, url } = await listen({ orm, temporal: env.client, config: testConfig, logger }, 0, '127.0.0.1');
+  stoppers.push(() => closeServer(server));
+
+  current = { apiUrl: url, databaseUrl, orm, env, taskQueue, worker, logLines };
+  return current;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export async function stopTestStack(): Promise<void> {
+  for (const stop of stoppers.reverse()) await stop();
+  stoppers.length = 0;
+  current = undefined;
+}

@@ -1,0 +1,25 @@
+// The worker process: runs session, batch and other workflows and their activities.
+import { config } from '../config';
+import { openOrm } from '../db/orm';
+import { createLogger } from '../logger';
+import { connectWorker } from '../temporal/connection';
+import { createWorker } from './worker';
+
+async function main() {
+  const log = createLogger('worker');
+  if (!config.databaseUrl || !config.temporalAddress) throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set');
+  const orm = await openOrm(config.databaseUrl);
+  const connection = await connectWorker(config.temporalAddress);
+  const worker = await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, deps: { orm } });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => worker.shutdown());
+  log.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker running');
+  await worker.run();
+  await connection.close();
+  await orm.close();
+  log.info('worker stopped');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
