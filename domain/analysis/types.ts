@@ -1,0 +1,136 @@
+// Shared types of the analysis pipeline: OCPP meter values in, a session verdict out.
+// Pure data: used by the API (validation), activities (analysis) and tests alike.
+
+/** One meter value as the client sent it (after the API has mapped snake_case aliases). */
+export interface RawMeterValue {
+  /** ISO 8601 with any UTC offset. */
+  timestamp: string;
+  value: number;
+  measurand?: string | null;
+  unit?: string | null;
+  phase?: string | null;
+  location?: string | null;
+  context?: string | null;
+  format?: string | null;
+  /** OCPP 2.0.1 unitOfMeasure.multiplier: the value is value × 10^multiplier in `unit`. */
+  multiplier?: number | null;
+  reconstructed?: boolean;
+}
+
+/** A stored meter value: the raw one plus its arrival order (later arrival wins a conflict). */
+export interface StoredMeterValue extends RawMeterValue {
+  /** Monotonic per session: the order in which the service received the readings. */
+  seq: number;
+}
+
+export interface ValidationIssue {
+  /** Index in the request's meterValues array. */
+  index: number;
+  field: keyof RawMeterValue;
+  message: string;
+}
+
+/** A time series in epoch milliseconds, sorted, one value per timestamp. */
+export interface Series {
+  t: number[];
+  v: number[];
+}
+
+/** Data-quality findings of normalisation, kept per session for statistics. */
+export interface DataQuality {
+  /** Exact duplicates collapsed (same timestamp, measurand, phase, location and value). */
+  duplicates: number;
+  /** Same key, different value: the later arrival was kept. */
+  conflicts: number;
+  /** Readings that arrived out of timestamp order. */
+  outOfOrder: number;
+  /** Units that look wrong (e.g. a kWh register labelled Wh); analysed as sent. */
+  suspiciousUnits: number;
+  /** Clock problems short of rejection (e.g. readings milliseconds apart, far-apart offsets). */
+  clockIssues: number;
+  /** Readings ignored because their measurand/unit is not used by the analysis. */
+  ignored: number;
+  /** Human-readable notes, one per kind of finding. */
+  notes: string[];
+}
+
+export interface NormalisedSession {
+  /** Energy.Active.Import.Register in kWh. */
+  energy: Series;
+  /** Power.Active.Import in kW (total over phases). */
+  power: Series;
+  /** SoC in percent. */
+  soc: Series;
+  quality: DataQuality;
+}
+
+export type AnomalyCategory =
+  | 'ZERO_SESSION'
+  | 'KWH_DECREASE'
+  | 'ENERGY_PIT'
+  | 'UNEXPECTED_KWH_ACCUMULATE'
+  | 'INCORRECT_ACTIVE_POWER_REGISTER'
+  | 'UNEXPECTED_CHARGE_LEVEL_CHANGES'
+  | 'CHARGING_EXPECTED';
+
+export const ANOMALY_CATEGORIES: AnomalyCategory[] = [
+  'ZERO_SESSION',
+  'KWH_DECREASE',
+  'ENERGY_PIT',
+  'UNEXPECTED_KWH_ACCUMULATE',
+  'INCORRECT_ACTIVE_POWER_REGISTER',
+  'UNEXPECTED_CHARGE_LEVEL_CHANGES',
+  'CHARGING_EXPECTED',
+];
+
+export interface Anomaly {
+  category: AnomalyCategory;
+  /** Severity in [0, 1]. */
+  score: number;
+  /** Calibrated confidence in [0, 1]. */
+  confidence: number;
+  /** Inclusive, 0-based 15-second bucket indexes from the window start t0. */
+  bucketRange: { startUnit: number; endUnit: number };
+  /** t0 + 15 s·startUnit to t0 + 15 s·(endUnit + 1), ISO 8601 UTC with Z. */
+  timeRange: { startTimestamp: string; endTimestamp: string };
+}
+
+/** The analysis window: at most the last 6 hours, cut into 15-second buckets from t0. */
+export interface AnalysisWindow {
+  t0: number;
+  tEnd: number;
+  bucketCount: number;
+  energy: Series;
+  power: Series;
+  soc: Series;
+  /** True when readings before the last 6 hours were dropped. */
+  truncated: boolean;
+}
+
+export interface DetectorInput {
+  window: AnalysisWindow;
+  /** Client metadata, e.g. a station rating (`maxPowerKw`) that bounds plausible power. */
+  metadata?: Record<string, unknown> | null;
+}
+
+/** What learned models (ONNX) and the physics rules both implement. */
+export interface Detector {
+  readonly name: string;
+  readonly version: string;
+  detect(input: DetectorInput): Anomaly[];
+}
+
+export type AnalysisResult =
+  | { status: 'pending'; message: string; quality: DataQuality; readingCount: number }
+  | {
+      status: 'active';
+      isAnomaly: boolean;
+      anomalyScore: number;
+      anomalyConfidence: number;
+      anomalies: Anomaly[];
+      quality: DataQuality;
+      window: { t0: string; tEnd: string; bucketCount: number; truncated: boolean };
+      readingCount: number;
+      detector: string;
+      message: string | null;
+    };
