@@ -1,10 +1,11 @@
 import type { Orm } from '../db/orm';
+import { createSessionActivities } from './sessions';
 
 /** Everything activities need from the worker process; activities are thin over domain modules. */
 export interface ActivityDeps {
   orm: Orm;
 }
 
-export function createActivities(_deps: ActivityDeps) {
-  return {};
+export function createActivities(deps: ActivityDeps) {
+  return { ...createSessionActivities(deps.orm) };
 }

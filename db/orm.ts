@@ -19,7 +19,7 @@ export function ormOptions(clientUrl: string, extra: Partial<Options<PostgreSqlD
     entities: entitySchemas,
     extensions: [Migrator],
     discovery: { disableDynamicFileAccess: true },
-    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false },
+    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     filters: {
       [TENANT_FILTER]: {
         cond: (args: { tenantId?: string }) => {

@@ -1,10 +1,25 @@
 import { ApiKeySchema } from './ApiKey';
+import { ChargingSessionSchema, SessionAnomalySchema } from './ChargingSession';
+import { ChargingStationSchema, ConnectorSchema } from './ChargingStation';
+import { MeterValueSchema, SessionWriteSchema } from './MeterValue';
 import { TenantSchema } from './Tenant';
 
 export * from './ApiKey';
+export * from './ChargingSession';
+export * from './ChargingStation';
+export * from './MeterValue';
 export * from './Tenant';
 
-export const entitySchemas = [TenantSchema, ApiKeySchema];
+export const entitySchemas = [
+  TenantSchema,
+  ApiKeySchema,
+  ChargingStationSchema,
+  ConnectorSchema,
+  ChargingSessionSchema,
+  SessionAnomalySchema,
+  MeterValueSchema,
+  SessionWriteSchema,
+];
 
 /** Entities with a `tenant` relation: the ORM's tenant filter applies to every query on them. */
-export const tenantOwnedEntities = ['ApiKey'];
+export const tenantOwnedEntities = ['ApiKey', 'ChargingStation', 'Connector', 'ChargingSession', 'SessionAnomaly', 'MeterValue', 'SessionWrite'];

@@ -7,6 +7,12 @@ import type { Logger } from 'pino';
 import { connectClient } from '../temporal/connection';
 import { ALL_SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 
+/**
+ * The server accepts at most 10 in-flight updates per workflow by default; a session actor
+ * queues writes, so bursts of concurrent appends to one session would be rejected and retried.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG = ['--dynamic-config-value', 'history.maxInFlightUpdates=200'];
+
 export interface RunningTemporal {
   address: string;
   uiUrl: string;
@@ -45,6 +51,7 @@ export async function startTemporalDevServer(opts: {
     '--db-filename', opts.dbFile,
     '--namespace', opts.namespace,
     '--log-level', 'warn',
+    ...DEV_SERVER_DYNAMIC_CONFIG,
     ...ALL_SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', `${a.name}=${a.type === 'BOOL' ? 'Bool' : a.type === 'DOUBLE' ? 'Double' : 'Keyword'}`]),
   ];
   const child = spawn(opts.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -3,10 +3,14 @@ import { config } from '../config';
 import { openOrm } from '../db/orm';
 import { createLogger } from '../logger';
 import { connectWorker } from '../temporal/connection';
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { createWorker } from './worker';
 
 async function main() {
   const log = createLogger('worker');
+  // The SDK's own messages go through the same JSON logger as ours: one format for operators.
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+  Runtime.install({ logger: new DefaultLogger('INFO', (entry) => log[levels[entry.level]]({ ...entry.meta, sdk: true }, entry.message)) });
   if (!config.databaseUrl || !config.temporalAddress) throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set');
   const orm = await openOrm(config.databaseUrl);
   const connection = await connectWorker(config.temporalAddress);

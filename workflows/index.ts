@@ -1,2 +1,2 @@
 // Workflow code: deterministic, no Node or ORM imports. The worker bundles this file.
-export {};
+export { sessionActor } from './session';

@@ -1,6 +1,7 @@
 import type { RouteSpec } from '../route';
 import { apiKeyRoutes } from './api-keys';
 import { healthRoutes } from './health';
+import { sessionRoutes } from './sessions';
 
 /** Every endpoint of the API. The router and the OpenAPI document are both built from this list. */
-export const routes: RouteSpec[] = [...healthRoutes, ...apiKeyRoutes];
+export const routes: RouteSpec[] = [...healthRoutes, ...apiKeyRoutes, ...sessionRoutes];

@@ -1,7 +1,9 @@
 // Migrations are listed explicitly (no directory scan), so the same list runs under tsx, in tests
 // and from the CLI. Generate new ones with db/make-migration.ts and add them here in order.
 import { Migration20261124210513 } from './Migration20261124210513_tenancy';
+import { Migration20261124211454 } from './Migration20261124211454_sessions';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
+  { name: 'Migration20261124211454_sessions', class: Migration20261124211454 },
 ];

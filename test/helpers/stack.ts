@@ -15,6 +15,7 @@ import { listen } from '../../api/server';
 import { ALL_SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { createWorker } from '../../worker/worker';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../stack/postgres';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../../stack/temporal-server';
 import { freePort } from './ports';
 
 export interface TestStack {
@@ -76,6 +77,7 @@ export async function startTestStack(): Promise<TestStack> {
       executable: { type: 'existing-path', path: config.temporalBinary },
       ip: '127.0.0.1',
       searchAttributes: ALL_SEARCH_ATTRIBUTES,
+      extraArgs: DEV_SERVER_DYNAMIC_CONFIG,
     },
   });
   stoppers.push(() => env.teardown());

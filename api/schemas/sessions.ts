@@ -1,0 +1,207 @@
+// Session request and response schemas (the reference's `002` shapes) and the one presenter that
+// turns stored sessions into responses, shared by every endpoint that returns sessions.
+import type { ChargingSession, MeterValue, SessionAnomaly } from '../../entities';
+import { config } from '../../config';
+import { ANOMALY_CATEGORIES } from '../../domain/analysis/types';
+import { iso, isoDateTime, PaginationQuery, queryBoolean } from './common';
+import { z } from '../zod';
+
+const nullableString = (max: number, description: string) => z.string().max(max).nullish().openapi({ description });
+
+export const MeterValueIn = z
+  .object({
+    timestamp: z.string().max(64).openapi({ description: 'ISO 8601 timestamp with a UTC offset (stored in UTC)', example: '2026-02-27T10:00:00Z' }),
+    value: z.number().openapi({ description: 'Measured value in the given unit (0 to 10,000,000,000)' }),
+    measurand: nullableString(64, 'OCPP measurand (default Energy.Active.Import.Register)'),
+    unit: nullableString(16, 'OCPP unit of measure, case-insensitive (default Wh)'),
+    phase: nullableString(8, 'OCPP phase (L1, L2, L3, N, L1-N, …); none means total'),
+    location: nullableString(16, 'OCPP location (Outlet default, Inlet, Cable, EV, Body, Upstream)'),
+    context: nullableString(32, 'OCPP reading context (Sample.Periodic default, Transaction.Begin, …)'),
+    format: nullableString(16, 'OCPP value format (Raw, SignedData)'),
+    multiplier: z.number().int().nullish().openapi({ description: 'OCPP 2.0.1 unitOfMeasure.multiplier (power of ten)' }),
+    reconstructed: z.boolean().optional().openapi({ description: 'True if the value was reconstructed (never set by clients in practice)' }),
+  })
+  .openapi('MeterValue');
+
+const meterValues = z.array(MeterValueIn).max(config.maxReadingsPerRequest, `at most ${config.maxReadingsPerRequest} meter values per request`);
+
+const SessionFields = {
+  metadata: z.record(z.string(), z.unknown()).nullish().openapi({ description: 'Free-form client metadata (e.g. maxPowerKw, the station rating)' }),
+  stopReason: nullableString(100, 'OCPP stop reason (e.g. Local, Remote, EVDisconnected)'),
+};
+
+const connectorIdSchema = z
+  .union([z.string().max(100), z.number().int().nonnegative()])
+  .nullish()
+  .transform((v) => (v === undefined || v === null ? v : String(v)))
+  .openapi({ type: 'string', description: 'Connector identifier within the station' });
+
+export const SessionCreate = z
+  .object({
+    sessionId: z.string().min(1).max(200).openapi({ description: "Client's unique session id (upsert key)" }),
+    chargingStationId: z.string().min(1).max(200),
+    connectorId: connectorIdSchema,
+    evseId: nullableString(200, 'EVSE identifier (EU standard)'),
+    meterValues: meterValues.default([]),
+    status: z.enum(['active', 'pending', 'completed', 'invalid']).nullish(),
+    ...SessionFields,
+  })
+  .openapi('SessionCreateRequest');
+
+export const SessionReplace = z
+  .object({
+    meterValues: meterValues.min(1, 'at least one meter value is required'),
+    status: z.enum(['completed', 'invalid']).nullish(),
+    ...SessionFields,
+  })
+  .openapi('SessionReplaceRequest');
+
+export const SessionAppend = z
+  .object({
+    meterValues: meterValues.default([]),
+    status: z.enum(['completed', 'invalid']).nullish(),
+    ...SessionFields,
+  })
+  .openapi('SessionAppendRequest');
+
+export const SessionIdParams = z.object({ session_id: z.string().min(1).max(200) });
+
+export const SessionListQuery = PaginationQuery.extend({
+  chargingStationId: z.string().max(200).optional(),
+  evseId: z.string().max(200).optional(),
+  isAnomaly: queryBoolean.optional(),
+  minScore: z.coerce.number().min(0).max(1).optional(),
+  minConfidence: z.coerce.number().min(0).max(1).optional(),
+  dateFrom: isoDateTime.optional().openapi({ description: 'Sessions whose first reading (or creation, if none) is at or after this time' }),
+  dateTo: isoDateTime.optional().openapi({ description: 'Sessions whose first reading (or creation, if none) is before this time' }),
+});
+
+const AnomalyOut = z
+  .object({
+    category: z.enum(ANOMALY_CATEGORIES as [string, ...string[]]),
+    score: z.number(),
+    confidence: z.number(),
+    bucketRange: z.object({ startUnit: z.number().int(), endUnit: z.number().int() }).nullable(),
+    timeRange: z.object({ startTimestamp: z.string().nullable(), endTimestamp: z.string().nullable() }).nullable(),
+  })
+  .openapi('AnomalyDetail');
+
+export const SessionOut = z
+  .object({
+    sessionId: z.string(),
+    chargingStationId: z.string(),
+    connectorId: z.string().nullable(),
+    evseId: z.string().nullable(),
+    status: z.enum(['pending', 'active', 'failed']),
+    isAnomaly: z.boolean().nullable(),
+    anomalyScore: z.number().nullable(),
+    anomalyConfidence: z.number().nullable(),
+    isIncident: z.boolean().nullable(),
+    isRecurring: z.boolean().nullable(),
+    anomalies: z.array(AnomalyOut),
+    analyzedAt: z.string().nullable(),
+    socReconstructed: z.boolean(),
+    message: z.string().nullable(),
+    stopReason: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()).nullable(),
+    createdAt: z.string(),
+  })
+  .openapi('SessionAnalysisResponse');
+
+const MeterValueOut = z
+  .object({
+    timestamp: z.string(),
+    value: z.number(),
+    measurand: z.string().nullable(),
+    unit: z.string().nullable(),
+    phase: z.string().nullable(),
+    location: z.string().nullable(),
+    context: z.string().nullable(),
+    reconstructed: z.boolean(),
+  })
+  .openapi('MeterValueOut');
+
+export const SessionDetailOut = SessionOut.extend({
+  meterValues: z.array(MeterValueOut),
+  reconstructedSoc: z.array(z.object({ timestamp: z.string(), value: z.number() })),
+  sorcConfidence: z.number().nullable(),
+  readingCount: z.number().int(),
+  dataQuality: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'What normalisation found: duplicates, conflicts, suspicious units, clock issues' }),
+}).openapi('SessionDetailResponse');
+
+export const SessionListItem = z
+  .object({
+    sessionId: z.string(),
+    chargingStationId: z.string(),
+    connectorId: z.string().nullable(),
+    evseId: z.string().nullable(),
+    isAnomaly: z.boolean().nullable(),
+    anomalyScore: z.number().nullable(),
+    anomalyConfidence: z.number().nullable(),
+    anomalyCount: z.number().int(),
+    status: z.enum(['pending', 'active', 'failed']),
+    createdAt: z.string(),
+    lastAnalyzedAt: z.string().nullable(),
+  })
+  .openapi('SessionListItem');
+
+export function presentAnomaly(a: SessionAnomaly) {
+  return {
+    category: a.category,
+    score: a.score,
+    confidence: a.confidence,
+    bucketRange: { startUnit: a.startUnit, endUnit: a.endUnit },
+    timeRange: { startTimestamp: iso(a.startTimestamp), endTimestamp: iso(a.endTimestamp) },
+  };
+}
+
+export function presentSession(s: ChargingSession, anomalies: SessionAnomaly[]): z.infer<typeof SessionOut> {
+  return {
+    sessionId: s.sessionId,
+    chargingStationId: s.station.stationId,
+    connectorId: s.connectorId,
+    evseId: s.evseId,
+    status: s.status,
+    isAnomaly: s.isAnomaly,
+    anomalyScore: s.anomalyScore,
+    anomalyConfidence: s.anomalyConfidence,
+    isIncident: s.isIncident,
+    isRecurring: s.isRecurring,
+    anomalies: [...anomalies].sort((a, b) => b.score - a.score || a.startUnit - b.startUnit).map(presentAnomaly),
+    analyzedAt: iso(s.analyzedAt),
+    socReconstructed: s.socReconstructed,
+    message: s.message,
+    stopReason: s.stopReason,
+    metadata: s.metadata,
+    createdAt: iso(s.createdAt)!,
+  };
+}
+
+export function presentMeterValue(m: MeterValue) {
+  return {
+    timestamp: iso(m.timestamp)!,
+    value: m.value,
+    measurand: m.measurand,
+    unit: m.unit,
+    phase: m.phase,
+    location: m.location,
+    context: m.context,
+    reconstructed: m.reconstructed,
+  };
+}
+
+export function presentListItem(s: ChargingSession): z.infer<typeof SessionListItem> {
+  return {
+    sessionId: s.sessionId,
+    chargingStationId: s.station.stationId,
+    connectorId: s.connectorId,
+    evseId: s.evseId,
+    isAnomaly: s.isAnomaly,
+    anomalyScore: s.anomalyScore,
+    anomalyConfidence: s.anomalyConfidence,
+    anomalyCount: s.anomalyCount,
+    status: s.status,
+    createdAt: iso(s.createdAt)!,
+    lastAnalyzedAt: iso(s.analyzedAt),
+  };
+}

@@ -1,0 +1,808 @@
+// Rule-based detector: the seven categories of anomaly-categories.md, checked against the physics
+// of a charging session (energy is the integral of power; SoC follows delivered energy).
+// Bucket ranges are inclusive; an anomaly evidenced by readings at instants a…b covers
+// bucket(a)…bucket(b), except for register dips, which follow the spec's own wording.
+import type { Anomaly, AnomalyCategory, AnalysisWindow, Detector, DetectorInput, Series } from './types';
+import { ANOMALY_CATEGORIES } from './types';
+import { bucketOf, medianStepMs, timeRangeOf } from './window';
+
+const H = 3_600_000;
+const MIN = 60_000;
+
+// Defaults from anomaly-categories.md.
+const CHARGING_KW = 0.5;
+const FLAT_KWH = 0.01;
+const ZERO_MIN_SPAN_MS = 2 * MIN;
+const ZERO_KWH = 0.1;
+const DECREASE_KWH = 0.01;
+const RECOVERY_MS = 2 * MIN;
+const ACCRUAL_MIN_MS = MIN;
+const ACCRUAL_KWH = 0.05;
+const RATE_FACTOR = 1.5;
+const DEFAULT_MAX_KW = 350;
+const MISMATCH_MIN_MS = 2 * MIN;
+const MISMATCH_MIN_INTERVALS = 2; // = 3 consecutive readings
+const MISMATCH_ABS_KW = 1;
+const MISMATCH_REL = 0.25;
+const SOC_FALL_POINTS = 2;
+const SMALL_BATTERY_KWH = 15;
+const SOC_RISE_SLACK = 3;
+const IDLE_EXPECTED_MS = 10 * MIN;
+const SOC_FULL = 95;
+const ABRUPT_FRACTION = 0.5;
+
+// Tolerances of this implementation (not in the spec).
+/** Readings up to 15 min apart are normal ("sparse readings"); beyond that a series has a gap. */
+const MAX_GAP_MS = 15 * MIN;
+/** Energy and power stamped this close belong to the same sample. */
+const SKEW_MS = 2000;
+/** A taper is judged on the charging readings of the last 15 min before the stop. */
+const TAPER_LOOKBACK_MS = 15 * MIN;
+/** Float noise guard: 12.34 − 12.33 is 0.010000000000001563. */
+const EPS = 1e-9;
+
+interface Dip {
+  /** First reading below the running maximum. */
+  j: number;
+  /** First reading back at the maximum, or -1. */
+  k: number;
+  maxV: number;
+  minV: number;
+  pit: boolean;
+  /** Recovered, but readings too sparse to tell whether within 2 min. */
+  ambiguous: boolean;
+}
+
+interface Ctx {
+  w: AnalysisWindow;
+  E: Series;
+  P: Series;
+  S: Series;
+  hasE: boolean;
+  hasP: boolean;
+  /** Register reporting resolution (kWh), 0 when unknown. */
+  res: number;
+  /** Drop below the running maximum that counts as a decrease. */
+  thr: number;
+  dips: Dip[];
+  /** Per energy interval i (reading i → i+1): touched by a dip, left out of accrual checks. */
+  skip: boolean[];
+  /** Energy delivered up to each energy reading: increments above the running maximum, dips left out. */
+  D: number[];
+  /** Charging activity: power readings, plus the register slope where power is missing. */
+  act: Series;
+  /** Peak of the activity series (kW), implausible spikes left out. */
+  peak: number;
+  /** Peak reported power (kW), or 0 without power. */
+  powerPeak: number;
+  rating: number | null;
+  /** 1 for dense data (≤ 1 min), down to 0.6 for 15-min readings. */
+  density: number;
+}
+
+export class PhysicsDetector implements Detector {
+  readonly name = 'physics';
+  readonly version = '1';
+
+  detect(input: DetectorInput): Anomaly[] {
+    const w = input.window;
+    if (w.bucketCount <= 0) return [];
+    const c = context(w, input.metadata);
+    const out: Anomaly[] = [];
+    const zero = zeroSession(c);
+    if (zero) out.push(zero);
+    out.push(...registerDips(c), ...unexplainedAccrual(c), ...powerMismatch(c), ...chargeLevel(c));
+    if (!zero) out.push(...chargingExpected(c)); // ZERO_SESSION excludes CHARGING_EXPECTED
+    const order = (a: AnomalyCategory) => ANOMALY_CATEGORIES.indexOf(a);
+    return out.sort((a, b) => a.bucketRange.startUnit - b.bucketRange.startUnit || order(a.category) - order(b.category));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Context
+
+function context(w: AnalysisWindow, metadata: Record<string, unknown> | null | undefined): Ctx {
+  const E = w.energy;
+  const P = w.power;
+  const res = registerResolution(E.v);
+  const thr = Math.max(DECREASE_KWH, res) + EPS;
+  const { dips, skip, rebase } = scanDips(E, thr);
+  const D = delivered(E, skip, rebase, dips);
+  const rating = stationRating(metadata);
+  const act = activity(E, P, D, res);
+  const cap = RATE_FACTOR * (rating ?? DEFAULT_MAX_KW);
+  const plausible = act.v.filter((p) => p <= cap);
+  const peak = plausible.length ? maxOf(plausible) : act.v.length ? maxOf(act.v) : 0;
+  const step = medianStepMs(act.t.length >= 2 ? act : E.t.length >= 2 ? E : w.soc);
+  return {
+    w,
+    E,
+    P,
+    S: w.soc,
+    hasE: E.t.length > 0,
+    hasP: P.t.length > 0,
+    res,
+    thr,
+    dips,
+    skip,
+    D,
+    act,
+    peak,
+    powerPeak: P.v.length ? maxOf(P.v) : 0,
+    rating,
+    density: densityFactor(step),
+  };
+}
+
+export function densityFactor(stepMs: number): number {
+  return 1 - 0.4 * clamp01((stepMs - MIN) / (MAX_GAP_MS - MIN));
+}
+
+/** `maxPowerKw` or `ratedPowerKw` from the session metadata (number or numeric string). */
+function stationRating(metadata: Record<string, unknown> | null | undefined): number | null {
+  if (!metadata) return null;
+  for (const key of ['maxPowerKw', 'ratedPowerKw', 'max_power_kw', 'rated_power_kw']) {
+    const v = Number(metadata[key]);
+    if (metadata[key] !== null && metadata[key] !== '' && Number.isFinite(v) && v > 0) return v;
+  }
+  return null;
+}
+
+/** Largest of 1, 0.1, 0.01, 0.001 kWh that every value is a multiple of; 0 if none or too few values. */
+function registerResolution(v: number[]): number {
+  const distinct = new Set(v);
+  if (distinct.size < 3) return 0;
+  for (const q of [1, 0.1, 0.01, 0.001]) {
+    let ok = true;
+    for (const x of distinct) {
+      const r = x / q;
+      if (Math.abs(r - Math.round(r)) > 1e-4) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return q;
+  }
+  return 0;
+}
+
+/**
+ * Walks the register against its running maximum. A dip recovered within 2 min (or recovered
+ * with no reading to show it stayed down for 2 min) is a pit; one seen down for 2 min, or never
+ * recovered, is a decrease. Intervals into, inside (pits) and out of a dip are marked so that the
+ * drop and the jump back are not read as energy delivered.
+ */
+function scanDips(E: Series, thr: number): { dips: Dip[]; skip: boolean[]; rebase: (number | null)[] } {
+  const n = E.t.length;
+  const skip: boolean[] = new Array(Math.max(0, n - 1)).fill(false);
+  const rebase: (number | null)[] = new Array(Math.max(0, n - 1)).fill(null);
+  const dips: Dip[] = [];
+  if (n === 0) return { dips, skip, rebase };
+  let maxV = E.v[0];
+  let i = 1;
+  while (i < n) {
+    if (E.v[i] >= maxV - thr) {
+      if (E.v[i] > maxV) maxV = E.v[i];
+      i++;
+      continue;
+    }
+    const j = i;
+    let k = j;
+    let minV = E.v[j];
+    while (k < n && E.v[k] < maxV - thr) minV = Math.min(minV, E.v[k++]);
+    if (k === n) {
+      dips.push({ j, k: -1, maxV, minV, pit: false, ambiguous: false });
+      skip[j - 1] = true;
+      rebase[j - 1] = E.v[j]; // a reset: later increments count from the new level
+      break;
+    }
+    const quick = E.t[k] - E.t[j] <= RECOVERY_MS;
+    const seenDown = E.t[k - 1] - E.t[j] >= RECOVERY_MS;
+    const pit = quick || !seenDown;
+    dips.push({ j, k, maxV, minV, pit, ambiguous: !quick && !seenDown });
+    if (pit) {
+      for (let x = j - 1; x < k; x++) skip[x] = true;
+    } else {
+      skip[j - 1] = true;
+      rebase[j - 1] = E.v[j];
+      skip[k - 1] = true;
+    }
+    maxV = Math.max(maxV, E.v[k]);
+    rebase[k - 1] = maxV;
+    i = k + 1;
+  }
+  return { dips, skip, rebase };
+}
+
+function delivered(E: Series, skip: boolean[], rebase: (number | null)[], dips: Dip[]): number[] {
+  const n = E.t.length;
+  const D: number[] = new Array(n).fill(0);
+  if (n === 0) return D;
+  // Increments above the running maximum only: jitter of a flat register does not add up.
+  let hi = E.v[0];
+  for (let i = 0; i + 1 < n; i++) {
+    if (skip[i]) {
+      D[i + 1] = D[i];
+      const r = rebase[i];
+      if (r !== null) hi = r;
+      continue;
+    }
+    D[i + 1] = D[i] + Math.max(0, E.v[i + 1] - hi);
+    if (E.v[i + 1] > hi) hi = E.v[i + 1];
+  }
+  // Charging goes on through a pit: what the register gained over its old maximum when it came
+  // back was delivered during the hole, spread over it in time (SoC keeps rising meanwhile).
+  let shift = 0;
+  let d = 0;
+  const pits = dips.filter((x) => x.pit);
+  for (let i = 0; i < n; i++) {
+    const pit = pits[d];
+    if (pit && i >= pit.j && i <= pit.k) {
+      const from = pit.j - 1;
+      const credit = Math.max(0, E.v[pit.k] - pit.maxV);
+      D[i] += shift + (credit * (E.t[i] - E.t[from])) / (E.t[pit.k] - E.t[from]);
+      if (i === pit.k) {
+        shift += credit;
+        d++;
+      }
+    } else D[i] += shift;
+  }
+  return D;
+}
+
+/**
+ * Power readings where there are any; register slope (kW) at energy readings that no power
+ * reading covers ("where power is missing, the register slope").
+ */
+function activity(E: Series, P: Series, D: number[], res: number): Series {
+  const pts: { t: number; v: number }[] = P.t.map((t, i) => ({ t, v: P.v[i] }));
+  const slopes = registerSlopes(E, D, res);
+  for (let i = 0; i < E.t.length; i++) {
+    if (!covered(P.t, E.t[i]) && Number.isFinite(slopes[i])) pts.push({ t: E.t[i], v: slopes[i] });
+  }
+  pts.sort((a, b) => a.t - b.t);
+  return { t: pts.map((p) => p.t), v: pts.map((p) => p.v) };
+}
+
+function covered(pt: number[], t: number): boolean {
+  if (pt.length === 0) return false;
+  const i = lowerBound(pt, t);
+  if ((i < pt.length && pt[i] - t <= MIN) || (i > 0 && t - pt[i - 1] <= MIN)) return true;
+  return i > 0 && i < pt.length && pt[i] - pt[i - 1] <= MAX_GAP_MS;
+}
+
+/**
+ * Register slope (kW) at each energy reading, from the last increment at or before it to the next
+ * one (≥ 10 s later). Tick to tick, a coarse register (0.1 or 1 kWh steps) reads as its average
+ * power instead of alternating 0 and bursts. After the last increment the slope is the most a
+ * flat register could hide (one step over the time since): idle only if that is below 0.5 kW.
+ */
+function registerSlopes(E: Series, D: number[], res: number): number[] {
+  const n = E.t.length;
+  const out: number[] = new Array(n).fill(NaN);
+  const step = res > 0 ? res : 0.001;
+  const ticks: number[] = [];
+  for (let i = 1; i < n; i++) if (D[i] > D[i - 1] + EPS) ticks.push(i);
+  let k = 0;
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    while (k < ticks.length && ticks[k] <= i) prev = ticks[k++];
+    let j = k;
+    while (j < ticks.length && E.t[ticks[j]] - E.t[prev] < 10_000) j++;
+    if (j < ticks.length) {
+      const next = ticks[j];
+      out[i] = (D[next] - D[prev]) / ((E.t[next] - E.t[prev]) / H);
+    } else if (i === n - 1 && prev === i && k >= 2) {
+      const before = ticks[k - 2];
+      out[i] = (D[i] - D[before]) / ((E.t[i] - E.t[before]) / H); // still charging at the last reading
+    } else {
+      const span = E.t[n - 1] - E.t[prev];
+      if (span > 0) out[i] = step / (span / H);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Categories
+
+function zeroSession(c: Ctx): Anomaly | null {
+  const { w } = c;
+  const span = w.tEnd - w.t0;
+  // A truncated window hides the start of the session, which may have delivered energy.
+  if (w.truncated || span < ZERO_MIN_SPAN_MS || (!c.hasE && !c.hasP)) return null;
+  if (c.act.v.some((p) => p > CHARGING_KW)) return null;
+  const energy = c.hasE ? c.D[c.D.length - 1] : integrate(c.P);
+  if (!(energy < ZERO_KWH)) return null;
+  const score = 0.4 + 0.3 * clamp01(1 - energy / ZERO_KWH) + 0.3 * clamp01(span / (30 * MIN));
+  const conf = (c.hasE && c.hasP ? 0.9 : c.hasE ? 0.8 : 0.65) * (0.85 + 0.15 * c.density);
+  return anomaly(c, 'ZERO_SESSION', 0, w.bucketCount - 1, score, conf);
+}
+
+function registerDips(c: Ctx): Anomaly[] {
+  const { E, w } = c;
+  return c.dips.map((d) => {
+    const start = bucket(c, E.t[d.j]);
+    const end = d.k >= 0 ? Math.max(start, bucket(c, E.t[d.k]) - 1) : w.bucketCount - 1;
+    const depth = d.maxV - d.minV;
+    const excess = clamp01(Math.log10(depth / c.thr) / 3);
+    const resetToZero = d.minV <= c.thr;
+    if (d.pit) {
+      const dur = E.t[d.k] - E.t[d.j];
+      const score = 0.35 + 0.45 * excess + 0.2 * clamp01(dur / RECOVERY_MS);
+      const conf = (d.ambiguous ? 0.55 : 0.85) + (resetToZero ? 0.05 : 0);
+      return anomaly(c, 'ENERGY_PIT', start, end, score, conf);
+    }
+    const until = d.k >= 0 ? E.t[d.k] : w.tEnd;
+    const evidence = (d.k >= 0 ? E.t[d.k - 1] : w.tEnd) - E.t[d.j];
+    const score = 0.35 + 0.4 * excess + 0.25 * clamp01((until - E.t[d.j]) / (30 * MIN));
+    const conf = (evidence >= RECOVERY_MS ? 0.85 : 0.6) + (resetToZero ? 0.05 : 0);
+    return anomaly(c, 'KWH_DECREASE', start, end, score, conf);
+  });
+}
+
+interface Span {
+  start: number;
+  end: number;
+  /** kWh not explained. */
+  amount: number;
+  conf: number;
+}
+
+/**
+ * (a) an idle-power stretch ≥ 1 min whose register rises ≥ 0.05 kWh more than its readings
+ * explain; (b) any interval rising faster than 1.5 × the highest plausible power. Under-reported
+ * power while both say energy flows is left to INCORRECT_ACTIVE_POWER_REGISTER, so (b) bounds such
+ * intervals by the station only.
+ */
+function unexplainedAccrual(c: Ctx): Anomaly[] {
+  const { E, P, D } = c;
+  if (!c.hasE || E.t.length < 2) return [];
+  const spans: Span[] = [];
+
+  if (c.hasP) {
+    let s = 0;
+    while (s < P.t.length) {
+      if (P.v[s] > CHARGING_KW) {
+        s++;
+        continue;
+      }
+      let e = s;
+      while (e + 1 < P.t.length && P.v[e + 1] <= CHARGING_KW && P.t[e + 1] - P.t[e] <= MAX_GAP_MS) e++;
+      const ts = P.t[s];
+      const te = P.t[e];
+      if (te - ts >= ACCRUAL_MIN_MS) {
+        let explained = 0;
+        for (let k = s; k < e; k++) explained += Math.max(P.v[k], P.v[k + 1]) * ((P.t[k + 1] - P.t[k]) / H);
+        const a = lowerBound(E.t, ts - SKEW_MS);
+        const b = lowerBound(E.t, te + SKEW_MS + 1) - 1;
+        if (b > a && D[b] - D[a] - explained >= ACCRUAL_KWH) {
+          let first = -1;
+          let last = -1;
+          for (let i = a; i < b; i++) {
+            if (D[i + 1] - D[i] > EPS) {
+              if (first < 0) first = i;
+              last = i;
+            }
+          }
+          const conf = 0.85 * (0.8 + 0.2 * c.density);
+          spans.push({ start: bucket(c, E.t[first]), end: bucket(c, E.t[last + 1]), amount: D[b] - D[a] - explained, conf });
+        }
+      }
+      s = e + 1;
+    }
+  }
+
+  const absolute = c.rating ?? DEFAULT_MAX_KW;
+  const reported = c.powerPeak > CHARGING_KW ? Math.min(c.powerPeak, DEFAULT_MAX_KW) : 0;
+  const plausible = Math.max(c.rating ?? 0, reported) || DEFAULT_MAX_KW;
+  const margin = Math.max(ACCRUAL_KWH, c.res);
+  for (let i = 0; i + 1 < E.t.length; i++) {
+    const dt = (E.t[i + 1] - E.t[i]) / H;
+    const inc = D[i + 1] - D[i];
+    if (c.skip[i] || dt <= 0 || inc <= 0) continue;
+    const bound = powerSaysFlowing(c, E.t[i], E.t[i + 1]) ? absolute : plausible;
+    const excess = inc - RATE_FACTOR * bound * dt;
+    // The margin (≥ one register step) keeps quantisation and ms-apart readings from firing.
+    if (excess >= margin) {
+      const ratio = inc / dt / (RATE_FACTOR * bound);
+      spans.push({ start: bucket(c, E.t[i]), end: bucket(c, E.t[i + 1]), amount: excess, conf: ratio >= 3 ? 0.85 : 0.65 });
+    }
+  }
+
+  return mergeSpans(spans).map((s) => {
+    const dur = (s.end - s.start + 1) * 15_000;
+    const score = 0.3 + 0.45 * clamp01(Math.log10(s.amount / ACCRUAL_KWH) / 2) + 0.25 * clamp01(dur / (15 * MIN));
+    return anomaly(c, 'UNEXPECTED_KWH_ACCUMULATE', s.start, s.end, score, s.conf);
+  });
+}
+
+/** Does any power reading in or next to [a, b] (within the sparse-reading gap) exceed idle? */
+function powerSaysFlowing(c: Ctx, a: number, b: number): boolean {
+  const { P } = c;
+  if (!c.hasP) return false;
+  let i = lowerBound(P.t, a - SKEW_MS);
+  if (i > 0 && a - P.t[i - 1] <= MAX_GAP_MS && P.v[i - 1] > CHARGING_KW) return true;
+  for (; i < P.t.length && P.t[i] <= b + SKEW_MS; i++) if (P.v[i] > CHARGING_KW) return true;
+  return i < P.t.length && P.t[i] - b <= MAX_GAP_MS && P.v[i] > CHARGING_KW;
+}
+
+interface Comparison {
+  a: number;
+  b: number;
+  slope: number;
+  pMean: number;
+  pMin: number;
+  pMax: number;
+  /** Slope uncertainty (kW) from the register's resolution. */
+  quant: number;
+}
+
+/**
+ * Power vs register slope, on the grid of the sparser of the two series (so a power step between
+ * sparse power samples is not compared against every dense energy interval). Runs of ≥ 2
+ * disagreeing intervals spanning ≥ 2 min are reported. An interval whose slope lies within the
+ * range of its power readings is not counted: power may have stepped anywhere inside it.
+ */
+function powerMismatch(c: Ctx): Anomaly[] {
+  const { E, P } = c;
+  if (E.t.length < 2 || P.t.length < 2) return [];
+  const lo = Math.max(E.t[0], P.t[0]) - SKEW_MS;
+  const hi = Math.min(E.t[E.t.length - 1], P.t[P.t.length - 1]) + SKEW_MS;
+  const count = (t: number[]) => lowerBound(t, hi + 1) - lowerBound(t, lo);
+  const cmps = count(P.t) < count(E.t) ? onPowerGrid(c, lo, hi) : onEnergyGrid(c);
+
+  const out: Anomaly[] = [];
+  let run: Comparison[] = [];
+  let ratios: number[] = [];
+  let runEnd = NaN; // end of the last interval looked at in the run, neutral ones included
+  const flush = () => {
+    if (run.length >= MISMATCH_MIN_INTERVALS && run[run.length - 1].b - run[0].a >= MISMATCH_MIN_MS) {
+      const span = run[run.length - 1].b - run[0].a;
+      const mean = ratios.reduce((s, r) => s + r, 0) / ratios.length;
+      const score = 0.3 + 0.4 * clamp01((mean - 1) / 3) + 0.3 * clamp01(span / (15 * MIN));
+      const conf = (0.7 + (mean >= 3 ? 0.1 : 0) + (run.length >= 5 ? 0.05 : 0)) * (0.8 + 0.2 * c.density);
+      out.push(anomaly(c, 'INCORRECT_ACTIVE_POWER_REGISTER', bucket(c, run[0].a), bucket(c, run[run.length - 1].b), score, conf));
+    }
+    run = [];
+    ratios = [];
+  };
+  for (const x of cmps) {
+    if (x === null || x.pMean <= CHARGING_KW || (run.length && runEnd !== x.a)) flush();
+    if (x === null || x.pMean <= CHARGING_KW) continue;
+    // The register "says energy flows" when it rises at all: a kWh register labelled Wh creeps at
+    // 1/1000 of the power and must still be compared. An interval without any increment (a coarse
+    // register between steps) neither confirms nor breaks a run.
+    if (x.slope <= 0) {
+      runEnd = x.b;
+      continue;
+    }
+    const tolMean = Math.max(MISMATCH_ABS_KW, MISMATCH_REL * Math.max(x.pMean, x.slope)) + x.quant;
+    const nearest = Math.min(Math.max(x.slope, x.pMin), x.pMax);
+    const tolRange = Math.max(MISMATCH_ABS_KW, MISMATCH_REL * Math.max(nearest, x.slope)) + x.quant;
+    const disagree = Math.abs(x.pMean - x.slope) > tolMean && Math.abs(x.slope - nearest) > tolRange;
+    if (!disagree) {
+      flush();
+      continue;
+    }
+    run.push(x);
+    ratios.push(Math.abs(x.pMean - x.slope) / tolMean);
+    runEnd = x.b;
+  }
+  flush();
+  return out;
+}
+
+/** Energy intervals, with the power readings inside (endpoints interpolated where needed). */
+function onEnergyGrid(c: Ctx): (Comparison | null)[] {
+  const { E, P, D } = c;
+  const out: (Comparison | null)[] = [];
+  for (let i = 0; i + 1 < E.t.length; i++) {
+    const a = E.t[i];
+    const b = E.t[i + 1];
+    if (c.skip[i] || b - a < 1000) {
+      out.push(null);
+      continue;
+    }
+    const pts: [number, number][] = [];
+    const pa = interp(P.t, P.v, a, MAX_GAP_MS, SKEW_MS);
+    if (pa !== undefined) pts.push([a, pa]);
+    for (let k = lowerBound(P.t, a + SKEW_MS + 1); k < P.t.length && P.t[k] < b - SKEW_MS; k++) pts.push([P.t[k], P.v[k]]);
+    const pb = interp(P.t, P.v, b, MAX_GAP_MS, SKEW_MS);
+    if (pb !== undefined) pts.push([b, pb]);
+    if (pts.length === 0) {
+      out.push(null);
+      continue;
+    }
+    const dt = (b - a) / H;
+    out.push({ a, b, slope: (D[i + 1] - D[i]) / dt, ...powerStats(pts), quant: c.res / dt });
+  }
+  return out;
+}
+
+/** Power intervals, with the (denser) register interpolated at their ends. */
+function onPowerGrid(c: Ctx, lo: number, hi: number): (Comparison | null)[] {
+  const { E, P, D } = c;
+  const out: (Comparison | null)[] = [];
+  for (let k = lowerBound(P.t, lo); k + 1 < P.t.length && P.t[k + 1] <= hi; k++) {
+    const a = P.t[k];
+    const b = P.t[k + 1];
+    const da = interp(E.t, D, a, MAX_GAP_MS, SKEW_MS);
+    const db = interp(E.t, D, b, MAX_GAP_MS, SKEW_MS);
+    let dipped = false;
+    for (let i = Math.max(0, lowerBound(E.t, a) - 1); i < c.skip.length && E.t[i] < b; i++) if (c.skip[i]) dipped = true;
+    if (b - a < 1000 || da === undefined || db === undefined || dipped) {
+      out.push(null);
+      continue;
+    }
+    const dt = (b - a) / H;
+    const pts: [number, number][] = [
+      [a, P.v[k]],
+      [b, P.v[k + 1]],
+    ];
+    out.push({ a, b, slope: (db - da) / dt, ...powerStats(pts), quant: (2 * c.res) / dt });
+  }
+  return out;
+}
+
+function powerStats(pts: [number, number][]): { pMean: number; pMin: number; pMax: number } {
+  let pMin = Infinity;
+  let pMax = -Infinity;
+  for (const [, v] of pts) {
+    pMin = Math.min(pMin, v);
+    pMax = Math.max(pMax, v);
+  }
+  if (pts.length === 1) return { pMean: pts[0][1], pMin, pMax };
+  let area = 0;
+  for (let i = 0; i + 1 < pts.length; i++) area += ((pts[i][1] + pts[i + 1][1]) / 2) * (pts[i + 1][0] - pts[i][0]);
+  const span = pts[pts.length - 1][0] - pts[0][0];
+  return { pMean: span > 0 ? area / span : (pMin + pMax) / 2, pMin, pMax };
+}
+
+/**
+ * SoC outside 0–100; falling > 2 points while energy flows in; rising more than even a 15 kWh
+ * battery could from the energy delivered, + 3 points.
+ */
+function chargeLevel(c: Ctx): Anomaly[] {
+  const { S } = c;
+  const m = S.t.length;
+  if (m === 0) return [];
+  const spans: (Span & { score: number })[] = [];
+
+  for (let i = 0; i < m; i++) {
+    if (S.v[i] < 0 || S.v[i] > 100) {
+      const off = S.v[i] > 100 ? S.v[i] - 100 : -S.v[i];
+      spans.push({ start: bucket(c, S.t[i]), end: bucket(c, S.t[i]), amount: off, conf: 0.9, score: 0.5 + 0.5 * clamp01(off / 20) });
+    }
+  }
+
+  // Energy delivered up to instant t: the register where there is one, else what power can explain at most.
+  let energyAt: (t: number) => number | undefined;
+  if (c.hasE) energyAt = (t) => interp(c.E.t, c.D, t, Infinity, SKEW_MS, MAX_GAP_MS);
+  else if (c.hasP) {
+    const cum = [0];
+    for (let k = 0; k + 1 < c.P.t.length; k++) cum.push(cum[k] + Math.max(c.P.v[k], c.P.v[k + 1]) * ((c.P.t[k + 1] - c.P.t[k]) / H));
+    energyAt = (t) => interp(c.P.t, cum, t, Infinity, SKEW_MS, MAX_GAP_MS);
+  } else energyAt = () => undefined;
+  const flowing = (a: number, b: number): boolean => {
+    const ea = energyAt(a);
+    const eb = energyAt(b);
+    if (c.hasE && ea !== undefined && eb !== undefined && b > a && (eb - ea) / ((b - a) / H) > CHARGING_KW) return true;
+    return powerSaysFlowingStrict(c, a, b);
+  };
+  const baseConf = c.hasE ? 0.8 : c.hasP ? 0.6 : 0.5;
+
+  // Falls: against the highest SoC since energy last stopped flowing.
+  let r = 0;
+  for (let j = 1; j < m; j++) {
+    if (!flowing(S.t[j - 1], S.t[j])) {
+      r = j;
+      continue;
+    }
+    const fall = S.v[r] - S.v[j];
+    if (fall > SOC_FALL_POINTS + EPS) {
+      spans.push({
+        start: bucket(c, S.t[r]),
+        end: bucket(c, S.t[j]),
+        amount: fall,
+        conf: baseConf * (0.8 + 0.2 * c.density),
+        score: 0.35 + 0.4 * clamp01((fall - SOC_FALL_POINTS) / 20) + 0.25 * clamp01((S.t[j] - S.t[r]) / (15 * MIN)),
+      });
+      r = j;
+    } else if (S.v[j] >= S.v[r]) r = j;
+  }
+
+  // Rises: g = SoC − 100·E/15 may only grow by the slack; compare with its running minimum.
+  let gMin = Infinity;
+  let iMin = -1;
+  for (let j = 0; j < m; j++) {
+    const e = energyAt(S.t[j]);
+    if (e === undefined) continue;
+    const g = S.v[j] - (100 * e) / SMALL_BATTERY_KWH;
+    if (iMin >= 0 && g - gMin > SOC_RISE_SLACK + EPS) {
+      const over = g - gMin - SOC_RISE_SLACK;
+      spans.push({
+        start: bucket(c, S.t[iMin]),
+        end: bucket(c, S.t[j]),
+        amount: over,
+        conf: baseConf * (0.8 + 0.2 * c.density),
+        score: 0.35 + 0.45 * clamp01(over / 20) + 0.2 * clamp01((S.t[j] - S.t[iMin]) / (15 * MIN)),
+      });
+      gMin = g;
+      iMin = j;
+    } else if (g < gMin) {
+      gMin = g;
+      iMin = j;
+    }
+  }
+
+  const merged = mergeSpans(spans);
+  return merged.map((s) => {
+    const inside = spans.filter((x) => x.start >= s.start && x.end <= s.end);
+    const score = maxOf(inside.map((x) => x.score));
+    return anomaly(c, 'UNEXPECTED_CHARGE_LEVEL_CHANGES', s.start, s.end, score, s.conf);
+  });
+}
+
+/** A power reading inside [a, b] above idle (no look-around: used to confirm energy flow). */
+function powerSaysFlowingStrict(c: Ctx, a: number, b: number): boolean {
+  for (let i = lowerBound(c.P.t, a); i < c.P.t.length && c.P.t[i] <= b; i++) if (c.P.v[i] > CHARGING_KW) return true;
+  return false;
+}
+
+/**
+ * After charging has started: an idle stretch ≥ 10 min (no activity above 0.5 kW, register up
+ * < 0.01 kWh) while SoC < 95 %, or, without SoC, one that began with an abrupt stop (last power
+ * ≥ 50 % of the session peak). A stop after a gradual taper is never flagged.
+ */
+function chargingExpected(c: Ctx): Anomaly[] {
+  const { act, S } = c;
+  const out: Anomaly[] = [];
+  const first = act.v.findIndex((p) => p > CHARGING_KW);
+  if (first < 0) return out;
+  let s = first + 1;
+  while (s < act.t.length) {
+    if (act.v[s] > CHARGING_KW) {
+      s++;
+      continue;
+    }
+    let e = s;
+    while (e + 1 < act.t.length && act.v[e + 1] <= CHARGING_KW) e++;
+    const ts = act.t[s];
+    const te = act.t[e];
+    const stop = s - 1; // the last charging reading
+    s = e + 1;
+    if (te - ts < IDLE_EXPECTED_MS) continue;
+    if (c.hasE) {
+      const a = lowerBound(c.E.t, ts - SKEW_MS);
+      const b = lowerBound(c.E.t, te + SKEW_MS + 1) - 1;
+      if (b > a && c.D[b] - c.D[a] >= FLAT_KWH) continue; // not idle: the register moves
+    }
+    if (tapered(act, stop)) continue;
+    const pLast = act.v[stop];
+    const socs: number[] = [];
+    const before = lowerBound(S.t, ts) - 1;
+    if (before >= 0) socs.push(S.v[before]);
+    for (let i = before + 1; i < S.t.length && S.t[i] <= te; i++) socs.push(S.v[i]);
+    let socFactor: number;
+    let conf: number;
+    if (socs.length) {
+      const soc = maxOf(socs);
+      if (soc >= SOC_FULL) continue;
+      socFactor = clamp01((SOC_FULL - soc) / 50);
+      conf = 0.8;
+    } else {
+      if (pLast < ABRUPT_FRACTION * c.peak) continue;
+      socFactor = clamp01(pLast / Math.max(c.peak, EPS));
+      conf = 0.65;
+    }
+    const score = 0.35 + 0.35 * clamp01((te - ts - IDLE_EXPECTED_MS) / (50 * MIN)) + 0.3 * socFactor;
+    out.push(anomaly(c, 'CHARGING_EXPECTED', bucket(c, ts), bucket(c, te), score, conf * (0.75 + 0.25 * c.density)));
+  }
+  return out;
+}
+
+/**
+ * A gradual decline into the stop: over the last 15 min of charging readings (at least 3), power
+ * fell by ≥ 25 % of its top and no single step made more than 60 % of that fall (a load-management
+ * step-down is one big step).
+ */
+function tapered(act: Series, stop: number): boolean {
+  const from = act.t[stop] - TAPER_LOOKBACK_MS;
+  const vals: number[] = [];
+  for (let i = stop; i >= 0 && act.t[i] >= from && act.v[i] > CHARGING_KW; i--) vals.push(act.v[i]);
+  if (vals.length < 3) return false;
+  vals.reverse();
+  const top = maxOf(vals);
+  const decline = top - vals[vals.length - 1];
+  if (decline < 0.25 * top) return false;
+  let biggest = 0;
+  for (let i = 0; i + 1 < vals.length; i++) biggest = Math.max(biggest, vals[i] - vals[i + 1]);
+  return biggest <= 0.6 * decline;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function anomaly(c: Ctx, category: AnomalyCategory, start: number, end: number, score: number, confidence: number): Anomaly {
+  const last = c.w.bucketCount - 1;
+  const s = Math.min(Math.max(0, start), last);
+  const e = Math.min(Math.max(s, end), last);
+  return {
+    category,
+    score: round3(clamp01(score)),
+    confidence: round3(Math.min(0.99, clamp01(confidence))),
+    bucketRange: { startUnit: s, endUnit: e },
+    timeRange: timeRangeOf(c.w.t0, s, e),
+  };
+}
+
+function bucket(c: Ctx, t: number): number {
+  return Math.min(Math.max(0, bucketOf(t, c.w.t0)), c.w.bucketCount - 1);
+}
+
+/** Overlapping or adjacent bucket spans become one (amounts add up, confidence is the best). */
+function mergeSpans<T extends Span>(spans: T[]): Span[] {
+  const sorted = [...spans].sort((a, b) => a.start - b.start);
+  const out: Span[] = [];
+  for (const s of sorted) {
+    const last = out[out.length - 1];
+    if (last && s.start <= last.end + 1) {
+      last.end = Math.max(last.end, s.end);
+      last.amount += s.amount;
+      last.conf = Math.max(last.conf, s.conf);
+    } else out.push({ start: s.start, end: s.end, amount: s.amount, conf: s.conf });
+  }
+  return out;
+}
+
+/** Index of the first element ≥ x. */
+function lowerBound(a: number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * y at x: the reading within `tol`, else linear between the neighbours when they are at most
+ * `maxGap` apart; outside the series the end reading when within `edge`, else undefined.
+ */
+function interp(xs: number[], ys: number[], x: number, maxGap: number, tol: number, edge = tol): number | undefined {
+  const n = xs.length;
+  if (n === 0) return undefined;
+  const i = lowerBound(xs, x);
+  const dr = i < n ? xs[i] - x : Infinity;
+  const dl = i > 0 ? x - xs[i - 1] : Infinity;
+  if (dr <= tol || dl <= tol) return dr <= dl ? ys[i] : ys[i - 1];
+  if (i === 0) return dr <= edge ? ys[0] : undefined;
+  if (i === n) return dl <= edge ? ys[n - 1] : undefined;
+  if (xs[i] - xs[i - 1] > maxGap) return undefined;
+  return ys[i - 1] + ((ys[i] - ys[i - 1]) * (x - xs[i - 1])) / (xs[i] - xs[i - 1]);
+}
+
+/** Trapezoid integral of a power series (kWh). */
+function integrate(P: Series): number {
+  let e = 0;
+  for (let i = 0; i + 1 < P.t.length; i++) e += ((P.v[i] + P.v[i + 1]) / 2) * ((P.t[i + 1] - P.t[i]) / H);
+  return e;
+}
+
+/** Math.max(...xs) without spreading thousands of arguments onto the stack. */
+function maxOf(xs: number[]): number {
+  let m = -Infinity;
+  for (const x of xs) if (x > m) m = x;
+  return m;
+}
+
+function clamp01(x: number): number {
+  return x < 0 ? 0 : x > 1 ? 1 : Number.isFinite(x) ? x : 0;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

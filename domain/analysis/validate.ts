@@ -1,0 +1,229 @@
+// Rejection rules for incoming OCPP meter values (ocpp-normalisation.md, rules 5–6 and the
+// vocabulary). Anything that passes here can be stored; normalise() copes with the rest.
+import type { RawMeterValue, ValidationIssue } from './types';
+
+const MEASURAND_LIST = [
+  // OCPP 1.6
+  'Energy.Active.Import.Register',
+  'Energy.Active.Export.Register',
+  'Energy.Reactive.Import.Register',
+  'Energy.Reactive.Export.Register',
+  'Energy.Active.Import.Interval',
+  'Energy.Active.Export.Interval',
+  'Energy.Reactive.Import.Interval',
+  'Energy.Reactive.Export.Interval',
+  'Power.Active.Import',
+  'Power.Active.Export',
+  'Power.Offered',
+  'Power.Reactive.Import',
+  'Power.Reactive.Export',
+  'Power.Factor',
+  'Current.Import',
+  'Current.Export',
+  'Current.Offered',
+  'Voltage',
+  'Frequency',
+  'Temperature',
+  'SoC',
+  'RPM',
+  // OCPP 2.0.1 additions
+  'Energy.Active.Net',
+  'Energy.Reactive.Net',
+  'Energy.Apparent.Net',
+  'Energy.Apparent.Import',
+  'Energy.Apparent.Export',
+];
+const UNIT_LIST = ['Wh', 'kWh', 'varh', 'kvarh', 'W', 'kW', 'VA', 'kVA', 'var', 'kvar', 'A', 'V', 'K', 'Celsius', 'Celcius', 'Fahrenheit', 'Percent', 'Hz', 'Hertz'];
+const PHASE_LIST = ['L1', 'L2', 'L3', 'N', 'L1-N', 'L2-N', 'L3-N', 'L1-L2', 'L2-L3', 'L3-L1'];
+const LOCATION_LIST = ['Outlet', 'Inlet', 'Cable', 'EV', 'Body', 'Upstream'];
+const CONTEXT_LIST = [
+  'Sample.Periodic',
+  'Sample.Clock',
+  'Transaction.Begin',
+  'Transaction.End',
+  'Trigger',
+  'Interruption.Begin',
+  'Interruption.End',
+  'Other',
+];
+
+/** Lower-case lookup → canonical spelling. Matching is case-insensitive: clients send `kwh`, `l1`, `outlet`. */
+function vocabulary(list: string[]): ReadonlyMap<string, string> {
+  // Exact spellings too, so the common case needs no toLowerCase().
+  return new Map([...list.map((s): [string, string] => [s.toLowerCase(), s]), ...list.map((s): [string, string] => [s, s])]);
+}
+
+export const MEASURANDS = vocabulary(MEASURAND_LIST);
+export const UNITS = vocabulary(UNIT_LIST);
+export const PHASES = vocabulary(PHASE_LIST);
+export const LOCATIONS = vocabulary(LOCATION_LIST);
+export const CONTEXTS = vocabulary(CONTEXT_LIST);
+
+/**
+ * The canonical spelling of an optional vocabulary value: `null` when absent (null, undefined or
+ * blank: many clients send "" for "not set"), `undefined` when it is not in the vocabulary.
+ */
+export function canonical(vocab: ReadonlyMap<string, string>, v: unknown): string | null | undefined {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'string') return undefined;
+  const exact = vocab.get(v);
+  if (exact !== undefined) return exact;
+  const s = v.trim();
+  if (s === '') return null;
+  return vocab.get(s.toLowerCase());
+}
+
+export const MIN_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
+export const MAX_FUTURE_MS = 24 * 3600 * 1000;
+export const MAX_VALUE = 10_000_000_000;
+
+const ISO_RE =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
+
+/**
+ * ISO 8601 date-time → epoch ms, or null. An explicit offset (`Z`, `+10:00`, `+1000`, `+10`) is
+ * required: a bare local time cannot be placed in UTC. Fractions beyond milliseconds are truncated.
+ */
+export function parseTimestamp(s: unknown): number | null {
+  if (typeof s !== 'string') return null;
+  const fast = parseCommon(s);
+  if (fast !== undefined) return fast;
+  const m = ISO_RE.exec(s.trim());
+  if (!m) return null;
+  const [, ys, mos, ds, hs, mis, ss, frac, z, sign, ohs, oms] = m;
+  const y = Number(ys);
+  const mo = Number(mos);
+  const d = Number(ds);
+  const h = Number(hs);
+  const mi = Number(mis);
+  const sec = ss === undefined ? 0 : Number(ss);
+  const ms = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'));
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return null;
+  let offsetMin = 0;
+  if (!z) {
+    const oh = Number(ohs);
+    const om = oms === undefined ? 0 : Number(oms);
+    // PostgreSQL (where readings are stored) accepts offsets up to ±15:59; real ones stop at +14:00.
+    if (oh > 15 || om > 59) return null;
+    offsetMin = (sign === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  let utc = Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+  if (y < 100) {
+    // Date.UTC maps years 0–99 to 19xx; setUTCFullYear keeps them literal.
+    const date = new Date(utc);
+    date.setUTCFullYear(y);
+    utc = date.getTime();
+  }
+  return utc - offsetMin * 60_000;
+}
+
+/**
+ * Fast path for the shape nearly every client and the database send,
+ * `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`; undefined for anything else (the regex decides).
+ */
+function parseCommon(s: string): number | null | undefined {
+  const n = s.length;
+  if (n < 20 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) {
+    return undefined;
+  }
+  const y = digits(s, 0, 4);
+  const mo = digits(s, 5, 2);
+  const d = digits(s, 8, 2);
+  const h = digits(s, 11, 2);
+  const mi = digits(s, 14, 2);
+  const sec = digits(s, 17, 2);
+  if (y < 100 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return undefined;
+  let i = 19;
+  let ms = 0;
+  if (s.charCodeAt(i) === 46) {
+    i++;
+    let scale = 100;
+    const from = i;
+    for (let c = s.charCodeAt(i); c >= 48 && c <= 57; c = s.charCodeAt(++i)) {
+      ms += (c - 48) * scale;
+      scale /= 10;
+    }
+    if (i === from) return undefined;
+    ms = Math.floor(ms + 1e-9);
+  }
+  let offsetMin = 0;
+  const c = s.charCodeAt(i);
+  if (c === 90 && i + 1 === n) {
+    // Z
+  } else if ((c === 43 || c === 45) && i + 6 === n && s.charCodeAt(i + 3) === 58) {
+    const oh = digits(s, i + 1, 2);
+    const om = digits(s, i + 4, 2);
+    if (oh < 0 || om < 0) return undefined;
+    if (oh > 15 || om > 59) return null;
+    offsetMin = (c === 45 ? -1 : 1) * (oh * 60 + om);
+  } else return undefined;
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return null;
+  return Date.UTC(y, mo - 1, d, h, mi, sec, ms) - offsetMin * 60_000;
+}
+
+/** The decimal number in s[from, from + len), or -1 if any character is not a digit. */
+function digits(s: string, from: number, len: number): number {
+  let v = 0;
+  for (let i = from; i < from + len; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+function daysInMonth(y: number, mo: number): number {
+  return [31, isLeap(y) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
+}
+
+function isLeap(y: number): boolean {
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+}
+
+/**
+ * Every reason to reject a request's meter values (a 422 names index and field). `now` is a
+ * parameter so tests and replays are deterministic.
+ */
+export function validateMeterValues(values: RawMeterValue[], now: Date): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const latest = now.getTime() + MAX_FUTURE_MS;
+  values.forEach((mv, index) => {
+    const add = (field: keyof RawMeterValue, message: string) => issues.push({ index, field, message });
+    if (mv === null || typeof mv !== 'object') {
+      add('value', 'meter value must be an object');
+      return;
+    }
+
+    const t = parseTimestamp(mv.timestamp);
+    if (t === null) {
+      add('timestamp', `timestamp ${JSON.stringify(mv.timestamp)} is not an ISO 8601 date-time with a UTC offset (e.g. 2026-02-27T10:00:00Z or +10:00)`);
+    } else if (t < MIN_TIMESTAMP_MS) {
+      add('timestamp', `timestamp ${mv.timestamp} is before 2000-01-01 (the charger's clock was probably not set)`);
+    } else if (t > latest) {
+      add('timestamp', `timestamp ${mv.timestamp} is more than a day in the future`);
+    }
+
+    if (typeof mv.value !== 'number' || !Number.isFinite(mv.value)) {
+      add('value', 'value must be a finite number');
+    } else if (mv.value < 0 || mv.value > MAX_VALUE) {
+      add('value', `value ${mv.value} is outside 0 to 10,000,000,000`);
+    }
+
+    const checks: [keyof RawMeterValue, ReadonlyMap<string, string>, string][] = [
+      ['measurand', MEASURANDS, 'OCPP 1.6/2.0.1 measurand'],
+      ['unit', UNITS, 'OCPP unit of measure'],
+      ['phase', PHASES, 'OCPP phase'],
+      ['location', LOCATIONS, 'OCPP location'],
+      ['context', CONTEXTS, 'OCPP reading context'],
+    ];
+    for (const [field, vocab, what] of checks) {
+      if (canonical(vocab, mv[field]) === undefined) add(field, `${JSON.stringify(mv[field])} is not a known ${what}`);
+    }
+
+    const mult = mv.multiplier;
+    if (mult !== null && mult !== undefined && !(Number.isInteger(mult) && mult >= -9 && mult <= 9)) {
+      add('multiplier', `multiplier ${JSON.stringify(mult)} must be an integer from -9 to 9`);
+    }
+  });
+  return issues;
+}

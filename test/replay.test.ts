@@ -1,0 +1,54 @@
+// Determinism guard: histories of the session actor recorded with earlier code are replayed
+// against the current workflow code. A change that would break running workflows fails here.
+// Re-record (only for an intended, versioned change): RECORD_HISTORIES=1 npm test
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { sessionWorkflowId } from '../temporal/sessions';
+import { workflowBundle } from '../worker/worker';
+import { call, newTenant } from './helpers/http';
+import { stack } from './helpers/stack';
+
+const DIR = path.join(__dirname, 'histories');
+const energy = (minute: number, kwh: number) => ({
+  timestamp: new Date(Date.parse('2026-03-01T08:00:00Z') + minute * 60_000).toISOString(),
+  value: kwh,
+  measurand: 'Energy.Active.Import.Register',
+  unit: 'kWh',
+});
+
+/** Drives one session through create → concurrent appends → replace → close, returns its history. */
+async function recordScenario(): Promise<{ workflowId: string; json: string }> {
+  const { key, tenantId } = await newTenant('replay');
+  const sessionId = `replay-${Date.now()}`;
+  await call('POST', '/v1/sessions', { key, body: { sessionId, chargingStationId: 'CP-REPLAY', meterValues: [energy(0, 0), energy(1, 0.2)] } });
+  await Promise.all([1, 2, 3].map((i) => call('PATCH', `/v1/sessions/${sessionId}`, { key, body: { meterValues: [energy(1 + i, 0.2 + 0.2 * i)] } })));
+  await call('PUT', `/v1/sessions/${sessionId}`, { key, body: { meterValues: [energy(0, 0), energy(1, 0.2), energy(2, 0.1), energy(3, 0.1), energy(4, 0.1)] } });
+  await call('PATCH', `/v1/sessions/${sessionId}`, { key, body: { status: 'completed' } });
+  const handle = stack().env.client.workflow.getHandle(sessionWorkflowId(tenantId, sessionId));
+  await handle.result();
+  const history = await handle.fetchHistory();
+  return { workflowId: handle.workflowId, json: historyToJSON(history) };
+}
+
+describe('session actor replay', function () {
+  this.timeout(120_000);
+
+  it('replays a history made by the current code', async () => {
+    const { workflowId, json } = await recordScenario();
+    if (process.env.RECORD_HISTORIES === '1') fs.writeFileSync(path.join(DIR, 'session-actor-lifecycle.json'), json);
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, historyFromJSON(JSON.parse(json)), workflowId);
+  });
+
+  it('replays every committed history without non-determinism', async () => {
+    const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
+    assert.ok(files.length > 0, 'committed histories exist');
+    const histories = files.map((f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8'))) }));
+    const bundle = await workflowBundle();
+    for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+      assert.equal(result.error, undefined, `${result.workflowId}: ${result.error?.message}`);
+    }
+  });
+});
