@@ -1,5 +1,6 @@
-// Runs the analysis pipeline over a session's stored readings and persists the verdict, so that
-// GET endpoints read it from PostgreSQL.
+// Runs the analysis pipeline over sessions' readings and persists verdicts, so that GET endpoints
+// read them from PostgreSQL. One set-based writer serves the session actor (one session) and
+// batch chunks (hundreds).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { analyse } from '../analysis/analyse';
 import type { AnalysisResult, StoredMeterValue } from '../analysis/types';
@@ -16,16 +17,32 @@ export interface AnalysisSummary {
   message: string | null;
 }
 
+export type Verdict = AnalysisResult | { status: 'failed'; message: string };
+
 /** Sessions with an anomaly of the same category at the same station within this window recur. */
 const RECURRENCE_WINDOW_DAYS = 30;
 
 type Row = Record<string, any>;
+
+/** A PostgreSQL array literal of uuids (knex would expand a JS array into a list of parameters). */
+export const uuidArray = (ids: string[]) => `{${ids.join(',')}}`;
+
+/** Never throws for bad data: a session the pipeline cannot handle is reported as failed. */
+export function verdictFor(readings: StoredMeterValue[], metadata: Record<string, unknown> | null): Verdict {
+  try {
+    return analyse(readings, { metadata });
+  } catch (err) {
+    return { status: 'failed', message: `Analysis failed: ${(err as Error).message}` };
+  }
+}
 
 export async function loadReadings(em: EntityManager, tenantId: string, sessionDbId: string): Promise<StoredMeterValue[]> {
   const rows = await em.getConnection().execute<Row[]>(
     `select seq, (extract(epoch from timestamp) * 1000)::float8 as ts_ms, value, measurand, unit, phase, location, context, format, multiplier, reconstructed
        from meter_values where session_id = ? and tenant_id = ? order by seq`,
     [sessionDbId, tenantId],
+    'all',
+    em.getTransactionContext(),
   );
   return rows.map((r) => ({
     seq: r.seq,
@@ -42,94 +59,110 @@ export async function loadReadings(em: EntityManager, tenantId: string, sessionD
   }));
 }
 
-export async function analyseAndStore(em: EntityManager, tenantId: string, sessionDbId: string): Promise<AnalysisSummary> {
-  const [session] = await em.getConnection().execute<Row[]>(
-    'select id, station_id, metadata, client_status from charging_sessions where id = ? and tenant_id = ?',
-    [sessionDbId, tenantId],
+/**
+ * Writes verdicts for many sessions in a handful of statements. Must run inside the transaction
+ * that holds the sessions' rows, so a concurrent writer cannot slip between readings and verdict.
+ */
+export async function storeVerdicts(em: EntityManager, tenantId: string, verdicts: { sessionDbId: string; verdict: Verdict }[]): Promise<void> {
+  if (verdicts.length === 0) return;
+  const conn = em.getConnection();
+  const trx = em.getTransactionContext();
+  const ids = verdicts.map((v) => v.sessionDbId);
+  await conn.execute('delete from session_anomalies where session_id = any(?::uuid[])', [uuidArray(ids)], 'run', trx);
+  const rows = verdicts.map(({ sessionDbId, verdict: v }) =>
+    v.status === 'active'
+      ? {
+          id: sessionDbId,
+          status: 'active',
+          message: v.message,
+          is_anomaly: v.isAnomaly,
+          anomaly_score: v.anomalyScore,
+          anomaly_confidence: v.anomalyConfidence,
+          anomaly_count: v.anomalies.length,
+          quality: v.quality,
+          analysis_window: v.window,
+          detector: v.detector,
+        }
+      : { id: sessionDbId, status: v.status, message: v.message, anomaly_count: 0, quality: 'quality' in v ? v.quality : null },
   );
-  if (!session) throw new Error(`session ${sessionDbId} not found for tenant ${tenantId}`);
-  const readings = await loadReadings(em, tenantId, sessionDbId);
-  let result: AnalysisResult | { status: 'failed'; message: string };
-  try {
-    result = analyse(readings, { metadata: session.metadata });
-  } catch (err) {
-    // A bug or data the pipeline cannot handle: report it on the session instead of retrying forever.
-    result = { status: 'failed', message: `Analysis failed: ${(err as Error).message}` };
-  }
-
-  return em.transactional(async (tem) => {
-    const conn = tem.getConnection();
-    const trx = tem.getTransactionContext();
-    await conn.execute('delete from session_anomalies where session_id = ?', [sessionDbId], 'run', trx);
-    if (result.status !== 'active') {
-      await conn.execute(
-        `update charging_sessions set status = ?, message = ?, is_anomaly = null, anomaly_score = null, anomaly_confidence = null,
-            anomaly_count = 0, is_incident = null, is_recurring = null, analyzed_at = null, quality = ?::jsonb,
-            analysis_window = null, detector = null, updated_at = now()
-          where id = ?`,
-        [result.status, result.message, 'quality' in result ? JSON.stringify(result.quality) : null, sessionDbId],
-        'run',
-        trx,
-      );
-      return {
-        status: result.status,
-        isAnomaly: null,
-        anomalyScore: null,
-        anomalyCount: 0,
-        readingCount: readings.length,
-        clientStatus: session.client_status,
-        message: result.message,
-      };
-    }
-    const recurring = new Set(
-      (
-        await conn.execute<Row[]>(
-          `select distinct a.category from session_anomalies a join charging_sessions s on s.id = a.session_id
-            where s.tenant_id = ? and s.station_id = ? and s.id <> ? and s.created_at > now() - (? || ' days')::interval`,
-          [tenantId, session.station_id, sessionDbId, String(RECURRENCE_WINDOW_DAYS)],
-          'all',
-          trx,
-        )
-      ).map((r) => r.category as string),
-    );
-    for (const a of result.anomalies) {
-      await conn.execute(
-        `insert into session_anomalies (id, tenant_id, session_id, category, score, confidence, start_unit, end_unit, start_timestamp, end_timestamp)
-         values (gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [tenantId, sessionDbId, a.category, a.score, a.confidence, a.bucketRange.startUnit, a.bucketRange.endUnit, a.timeRange.startTimestamp, a.timeRange.endTimestamp],
-        'run',
-        trx,
-      );
-    }
-    const isRecurring = result.anomalies.some((a) => recurring.has(a.category));
+  await conn.execute(
+    `update charging_sessions s set status = r.status, message = r.message, is_anomaly = r.is_anomaly,
+        anomaly_score = r.anomaly_score, anomaly_confidence = r.anomaly_confidence, anomaly_count = r.anomaly_count,
+        is_incident = case when r.status = 'active' then false end, is_recurring = null,
+        analyzed_at = case when r.status = 'active' then now() end, quality = r.quality,
+        analysis_window = r.analysis_window, detector = r.detector, updated_at = now()
+       from jsonb_to_recordset(?::jsonb) as r(id uuid, status text, message text, is_anomaly boolean, anomaly_score float8,
+            anomaly_confidence float8, anomaly_count int, quality jsonb, analysis_window jsonb, detector text)
+      where s.id = r.id and s.tenant_id = ?`,
+    [JSON.stringify(rows), tenantId],
+    'run',
+    trx,
+  );
+  const anomalies = verdicts.flatMap(({ sessionDbId, verdict: v }) =>
+    v.status === 'active'
+      ? v.anomalies.map((a) => ({
+          session_id: sessionDbId,
+          category: a.category,
+          score: a.score,
+          confidence: a.confidence,
+          start_unit: a.bucketRange.startUnit,
+          end_unit: a.bucketRange.endUnit,
+          start_ts: a.timeRange.startTimestamp,
+          end_ts: a.timeRange.endTimestamp,
+        }))
+      : [],
+  );
+  if (anomalies.length > 0) {
     await conn.execute(
-      `update charging_sessions set status = 'active', message = ?, is_anomaly = ?, anomaly_score = ?, anomaly_confidence = ?,
-          anomaly_count = ?, is_incident = false, is_recurring = ?, analyzed_at = now(), quality = ?::jsonb,
-          analysis_window = ?::jsonb, detector = ?, updated_at = now()
-        where id = ?`,
-      [
-        result.message,
-        result.isAnomaly,
-        result.anomalyScore,
-        result.anomalyConfidence,
-        result.anomalies.length,
-        isRecurring,
-        JSON.stringify(result.quality),
-        JSON.stringify(result.window),
-        result.detector,
-        sessionDbId,
-      ],
+      `insert into session_anomalies (id, tenant_id, session_id, category, score, confidence, start_unit, end_unit, start_timestamp, end_timestamp)
+       select gen_random_uuid(), ?, a.session_id, a.category, a.score, a.confidence, a.start_unit, a.end_unit, a.start_ts, a.end_ts
+         from jsonb_to_recordset(?::jsonb) as a(session_id uuid, category text, score float8, confidence float8,
+              start_unit int, end_unit int, start_ts timestamptz, end_ts timestamptz)`,
+      [tenantId, JSON.stringify(anomalies)],
       'run',
       trx,
     );
-    return {
-      status: 'active' as const,
-      isAnomaly: result.isAnomaly,
-      anomalyScore: result.anomalyScore,
-      anomalyCount: result.anomalies.length,
-      readingCount: readings.length,
-      clientStatus: session.client_status,
-      message: result.message,
-    };
+  }
+  // Recurring: another session at the same station showed one of the same categories lately.
+  await conn.execute(
+    `update charging_sessions s set is_recurring = exists (
+        select 1 from session_anomalies mine
+          join session_anomalies other on other.category = mine.category and other.tenant_id = mine.tenant_id
+          join charging_sessions os on os.id = other.session_id
+         where mine.session_id = s.id and os.station_id = s.station_id and os.id <> s.id
+           and os.created_at > now() - (? || ' days')::interval)
+      where s.id = any(?::uuid[]) and s.status = 'active'`,
+    [String(RECURRENCE_WINDOW_DAYS), uuidArray(ids)],
+    'run',
+    trx,
+  );
+}
+
+/** The session actor's analysis: lock the session, read its readings, store the verdict. */
+export async function analyseAndStore(em: EntityManager, tenantId: string, sessionDbId: string): Promise<AnalysisSummary> {
+  return em.transactional(async (tem) => {
+    const [session] = await tem.getConnection().execute<Row[]>(
+      'select id, metadata, client_status from charging_sessions where id = ? and tenant_id = ? for update',
+      [sessionDbId, tenantId],
+      'all',
+      tem.getTransactionContext(),
+    );
+    if (!session) throw new Error(`session ${sessionDbId} not found for tenant ${tenantId}`);
+    const readings = await loadReadings(tem, tenantId, sessionDbId);
+    const verdict = verdictFor(readings, session.metadata);
+    await storeVerdicts(tem, tenantId, [{ sessionDbId, verdict }]);
+    return summarise(verdict, readings.length, session.client_status);
   });
+}
+
+export function summarise(v: Verdict, readingCount: number, clientStatus: ClientStatus | null): AnalysisSummary {
+  return {
+    status: v.status,
+    isAnomaly: v.status === 'active' ? v.isAnomaly : null,
+    anomalyScore: v.status === 'active' ? v.anomalyScore : null,
+    anomalyCount: v.status === 'active' ? v.anomalies.length : 0,
+    readingCount,
+    clientStatus,
+    message: v.message,
+  };
 }
