@@ -39,8 +39,10 @@ const KIND_OF = new Map<string, Kind>([
   [POWER, 'power'],
   [SOC, 'soc'],
 ]);
-const PHASE_INDEX = new Map([...PHASES.values()].map((p, i) => [p, i]));
-const LOCATION_INDEX = new Map([...LOCATIONS.values()].map((l, i) => [l, i]));
+// The vocabularies map both spellings to the canonical one: index the distinct canonical values,
+// so that every phase fits the key's 4 bits (a duplicate-inflated index made L2-N collide).
+const PHASE_INDEX = new Map([...new Set(PHASES.values())].map((p, i) => [p, i]));
+const LOCATION_INDEX = new Map([...new Set(LOCATIONS.values())].map((l, i) => [l, i]));
 
 /** kWh / kW per sent unit (lower case). A missing unit is Wh for energy (OCPP default), W for power. */
 const ENERGY_UNITS = new Map([

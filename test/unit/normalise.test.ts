@@ -84,6 +84,18 @@ describe('normalise', () => {
   });
 
   describe('phases (rule 2)', () => {
+    it('sums line-to-neutral energy phases L1-N, L2-N and L3-N beside a power total', () => {
+      const values: RawMeterValue[] = [];
+      for (let i = 0; i < 4; i++) {
+        for (const phase of ['L1-N', 'L2-N', 'L3-N']) values.push(E(i * 15, 1 + i, { phase }));
+        values.push(P(i * 15, 11.1)); // a power total beside per-phase energy must not be confused with it
+      }
+      const n = normalise(stored(values));
+      close(n.energy.v, [3, 6, 9, 12]);
+      close(n.power.v, [11.1, 11.1, 11.1, 11.1]);
+      assert.equal(n.quality.conflicts, 0);
+    });
+
     it('prefers the total and never adds it to its own phases', () => {
       const values: RawMeterValue[] = [];
       for (let i = 0; i < 4; i++) {
