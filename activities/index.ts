@@ -1,4 +1,5 @@
 import type { Orm } from '../db/orm';
+import { createBatchActivities } from './batches';
 import { createSessionActivities } from './sessions';
 
 /** Everything activities need from the worker process; activities are thin over domain modules. */
@@ -7,5 +8,5 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createSessionActivities(deps.orm) };
+  return { ...createSessionActivities(deps.orm), ...createBatchActivities(deps.orm) };
 }

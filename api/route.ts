@@ -49,6 +49,8 @@ export interface RouteSpec<P extends Obj = Obj, Q extends Obj = Obj, B extends z
   params?: P;
   query?: Q;
   body?: B;
+  /** Overrides the default request body limit (batches are larger than anything else). */
+  bodyLimitBytes?: (config: AppDeps['config']) => number;
   responses: Record<number, { description: string; schema?: z.ZodTypeAny }>;
   handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>, Auth>) => Promise<HandlerResult>;
 }
@@ -136,7 +138,7 @@ export function toKoaHandler(spec: RouteSpec, deps: AppDeps) {
     const query = spec.query ? validate(spec.query, camelizeKeys(ctx.query), 'query') : {};
     let body: unknown;
     if (spec.body) {
-      const raw = await readJsonBody(ctx, deps.config.bodyLimitBytes);
+      const raw = await readJsonBody(ctx, spec.bodyLimitBytes?.(deps.config) ?? deps.config.bodyLimitBytes);
       body = validate(spec.body, camelizeKeys(raw ?? {}), 'body');
     }
     const result = await spec.handler({

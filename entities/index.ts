@@ -1,10 +1,12 @@
 import { ApiKeySchema } from './ApiKey';
+import { BatchItemSchema, BatchSchema } from './Batch';
 import { ChargingSessionSchema, SessionAnomalySchema } from './ChargingSession';
 import { ChargingStationSchema, ConnectorSchema } from './ChargingStation';
 import { MeterValueSchema, SessionWriteSchema } from './MeterValue';
 import { TenantSchema } from './Tenant';
 
 export * from './ApiKey';
+export * from './Batch';
 export * from './ChargingSession';
 export * from './ChargingStation';
 export * from './MeterValue';
@@ -19,7 +21,9 @@ export const entitySchemas = [
   SessionAnomalySchema,
   MeterValueSchema,
   SessionWriteSchema,
+  BatchSchema,
+  BatchItemSchema,
 ];
 
 /** Entities with a `tenant` relation: the ORM's tenant filter applies to every query on them. */
-export const tenantOwnedEntities = ['ApiKey', 'ChargingStation', 'Connector', 'ChargingSession', 'SessionAnomaly', 'MeterValue', 'SessionWrite'];
+export const tenantOwnedEntities = ['ApiKey', 'ChargingStation', 'Connector', 'ChargingSession', 'SessionAnomaly', 'MeterValue', 'SessionWrite', 'Batch', 'BatchItem'];

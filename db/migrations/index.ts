@@ -2,8 +2,10 @@
 // and from the CLI. Generate new ones with db/make-migration.ts and add them here in order.
 import { Migration20261124210513 } from './Migration20261124210513_tenancy';
 import { Migration20261124211454 } from './Migration20261124211454_sessions';
+import { Migration20261124214521 } from './Migration20261124214521_batches';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
   { name: 'Migration20261124211454_sessions', class: Migration20261124211454 },
+  { name: 'Migration20261124214521_batches', class: Migration20261124214521 },
 ];

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { EntitySchema } from '@mikro-orm/core';
+import { Tenant } from './Tenant';
+
+export type BatchStatus = 'pending' | 'processing' | 'completed' | 'failed';
+
+/** A batch of sessions submitted at once; its sessions are staged as BatchItems. */
+export class Batch {
+  id: string = randomUUID();
+  tenant: Tenant;
+  status: BatchStatus = 'pending';
+  totalSessions: number;
+  totalReadings: number;
+  processedSessions = 0;
+  failedSessions = 0;
+  /** Client's Idempotency-Key: a retried submit with the same key returns this batch. */
+  idempotencyKey: string | null = null;
+  /** SHA-256 of the request body, to refuse a reused key with a different body. */
+  requestHash: string;
+  createdAt: Date = new Date();
+  completedAt: Date | null = null;
+
+  constructor(tenant: Tenant, totalSessions: number, totalReadings: number, requestHash: string) {
+    this.tenant = tenant;
+    this.totalSessions = totalSessions;
+    this.totalReadings = totalReadings;
+    this.requestHash = requestHash;
+  }
+}
+
+export const BatchSchema = new EntitySchema<Batch>({
+  class: Batch,
+  tableName: 'batches',
+  uniques: [{ properties: ['tenant', 'idempotencyKey'] }],
+  properties: {
+    id: { type: 'uuid', primary: true },
+    tenant: { kind: 'm:1', entity: () => Tenant, deleteRule: 'cascade' },
+    status: { type: 'string', length: 16 },
+    totalSessions: { type: 'integer' },
+    totalReadings: { type: 'integer' },
+    processedSessions: { type: 'integer' },
+    failedSessions: { type: 'integer' },
+    idempotencyKey: { type: 'string', length: 200, nullable: true },
+    requestHash: { type: 'string', length: 64 },
+    createdAt: { type: 'Date', columnType: 'timestamptz' },
+    completedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+  },
+});
+
+/**
+ * One session of a batch, staged with its readings until a chunk activity processes it. `idx` is
+ * its position in the request; (batch, idx) is the key that makes processing exactly-once.
+ */
+export class BatchItem {
+  batch!: Batch;
+  idx!: number;
+  tenant!: Tenant;
+  sessionId!: string;
+  /** Session fields and readings as validated; cleared once processed. */
+  payload!: Record<string, unknown> | null;
+  state: 'pending' | 'done' | 'failed' = 'pending';
+  message: string | null = null;
+  sessionDbId: string | null = null;
+  processedAt: Date | null = null;
+}
+
+export const BatchItemSchema = new EntitySchema<BatchItem>({
+  class: BatchItem,
+  tableName: 'batch_items',
+  properties: {
+    batch: { kind: 'm:1', entity: () => Batch, primary: true, deleteRule: 'cascade' },
+    idx: { type: 'integer', primary: true },
+    tenant: { kind: 'm:1', entity: () => Tenant, deleteRule: 'cascade', index: false },
+    sessionId: { type: 'string', length: 200 },
+    payload: { type: 'json', nullable: true },
+    state: { type: 'string', length: 16 },
+    message: { type: 'text', nullable: true },
+    sessionDbId: { type: 'uuid', nullable: true },
+    processedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+  },
+});

@@ -1,0 +1,55 @@
+// One workflow per batch: chunks of staged sessions processed by activities with bounded
+// parallelism. The input carries ids and counts only; sessions stay in PostgreSQL.
+import { ApplicationFailure, continueAsNew, proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import type { BatchActivities } from '../activities/batches';
+
+export interface BatchInput {
+  tenantId: string;
+  batchId: string;
+  totalSessions: number;
+  chunkSize: number;
+  parallelism: number;
+  /** Chunks below this index were completed by earlier runs (continue-as-new). */
+  nextChunk?: number;
+}
+
+const chunkOptions: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+};
+const acts = proxyActivities<BatchActivities>(chunkOptions);
+
+/** Keeps each run's history small whatever the batch size. */
+const CHUNKS_PER_RUN = 500;
+
+export async function batchWorkflow(input: BatchInput): Promise<void> {
+  const chunks = Math.ceil(input.totalSessions / input.chunkSize);
+  const firstChunk = input.nextChunk ?? 0;
+  let next = firstChunk;
+  let done = firstChunk;
+  const stopAt = Math.min(chunks, firstChunk + CHUNKS_PER_RUN);
+  const report = () => setCurrentDetails(`${done} of ${chunks} chunks done (${input.chunkSize} sessions each)`);
+  report();
+
+  const lane = async () => {
+    while (next < stopAt && !workflowInfo().continueAsNewSuggested) {
+      const c = next++;
+      const from = c * input.chunkSize;
+      const to = Math.min(input.totalSessions, from + input.chunkSize);
+      await acts.processBatchChunk.executeWithOptions({ ...chunkOptions, summary: `sessions ${from}–${to - 1}` }, [
+        { tenantId: input.tenantId, batchId: input.batchId, from, to },
+      ]);
+      done++;
+      report();
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, input.parallelism) }, lane));
+  } catch (err) {
+    await acts.finishBatch({ tenantId: input.tenantId, batchId: input.batchId, status: 'failed' });
+    throw ApplicationFailure.nonRetryable(`batch ${input.batchId} failed: ${(err as Error).message}`);
+  }
+  if (next < chunks) await continueAsNew<typeof batchWorkflow>({ ...input, nextChunk: next });
+  await acts.finishBatch({ tenantId: input.tenantId, batchId: input.batchId, status: 'completed' });
+}
