@@ -1,18 +1,19 @@
-// Session actor activities: thin wrappers over domain/sessions, each with its own EntityManager fork.
+// Session actor activity: thin over domain/sessions, with its own EntityManager fork. It runs as a
+// local activity (in the worker that runs the actor, no task-queue round trip): a write is a few
+// milliseconds of database work and the client is waiting for its answer.
 import { Context } from '@temporalio/activity';
 import type { Orm } from '../db/orm';
 import { analyseAndStore, type AnalysisSummary } from '../domain/sessions/analysis';
-import { applyWrite, type AppliedWrite } from '../domain/sessions/writes';
+import { applyWrite } from '../domain/sessions/writes';
 
 export function createSessionActivities(orm: Orm) {
   return {
-    async applySessionWrite(input: { tenantId: string; writeId: string }): Promise<AppliedWrite> {
-      const result = await applyWrite(orm.em.fork(), input.tenantId, input.writeId);
-      Context.current().log.info('session write applied', { writeId: input.writeId, ...result });
-      return result;
-    },
-    async analyseSession(input: { tenantId: string; sessionDbId: string }): Promise<AnalysisSummary> {
-      return analyseAndStore(orm.em.fork(), input.tenantId, input.sessionDbId);
+    /** Applies a staged write (idempotent), then re-analyses the session and stores the verdict. */
+    async applyWriteAndAnalyse(input: { tenantId: string; writeId: string; sessionDbId: string }): Promise<AnalysisSummary> {
+      const applied = await applyWrite(orm.em.fork(), input.tenantId, input.writeId);
+      const summary = await analyseAndStore(orm.em.fork(), input.tenantId, input.sessionDbId);
+      Context.current().log.info('session write applied and analysed', { writeId: input.writeId, applied: applied.applied, status: summary.status, isAnomaly: summary.isAnomaly });
+      return summary;
     },
   };
 }

@@ -8,11 +8,11 @@ import {
   continueAsNew,
   defineQuery,
   defineUpdate,
-  proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { SessionActivities } from '../activities/sessions';
 import type { AnalysisSummary } from '../domain/sessions/analysis';
@@ -37,11 +37,13 @@ export interface WriteRequest {
 export const writeUpdate = defineUpdate<AnalysisSummary, [WriteRequest]>('write');
 export const lastAnalysisQuery = defineQuery<AnalysisSummary | null>('lastAnalysis');
 
-const activityOptions: ActivityOptions = {
+// Local: the write is short database work and a client waits for it; a local activity skips the
+// server round trips of a task-queue activity (the dominant cost of an interactive write).
+const activityOptions: LocalActivityOptions = {
   startToCloseTimeout: '60 seconds',
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 20 },
 };
-const acts = proxyActivities<SessionActivities>(activityOptions);
+const acts = proxyLocalActivities<SessionActivities>(activityOptions);
 
 const closes = (s: AnalysisSummary | null | undefined) => s?.clientStatus === 'completed' || s?.clientStatus === 'invalid';
 
@@ -52,13 +54,9 @@ export async function sessionActor(input: SessionActorInput): Promise<AnalysisSu
   let mailbox: Promise<unknown> = Promise.resolve();
 
   const handle = async (req: WriteRequest): Promise<AnalysisSummary> => {
-    await acts.applySessionWrite.executeWithOptions(
-      { ...activityOptions, summary: `${req.kind}: ${req.readingCount} readings` },
-      [{ tenantId: input.tenantId, writeId: req.writeId }],
-    );
-    const summary = await acts.analyseSession.executeWithOptions(
-      { ...activityOptions, summary: 'normalise, bucket, detect, store verdict' },
-      [{ tenantId: input.tenantId, sessionDbId: input.sessionDbId }],
+    const summary = await acts.applyWriteAndAnalyse.executeWithOptions(
+      { ...activityOptions, summary: `${req.kind} ${req.readingCount} readings, then normalise, bucket, detect, store verdict` },
+      [{ tenantId: input.tenantId, writeId: req.writeId, sessionDbId: input.sessionDbId }],
     );
     last = summary;
     writes++;
