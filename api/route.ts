@@ -30,6 +30,8 @@ export interface HandlerInput<P, Q, B, A> {
   log: Logger;
   requestId: string;
   headers: Record<string, string | string[] | undefined>;
+  /** The request body as received (for hashing), when the route has a body. */
+  rawBody: string | undefined;
 }
 
 export interface HandlerResult {
@@ -71,8 +73,25 @@ const snakeToCamel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => 
  * Client-owned free-form objects (`metadata`) keep their keys as sent.
  */
 export function camelizeKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(camelizeKeys);
+  if (Array.isArray(value)) {
+    // Most requests already use camelCase: keep the arrays (and their objects) that need no change.
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = camelizeKeys(value[i]);
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
+    }
+    return out ?? value;
+  }
   if (value === null || typeof value !== 'object') return value;
+  let changed = false;
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k];
+    if (k.includes('_') || (k !== 'metadata' && v !== null && typeof v === 'object' && camelizeKeys(v) !== v)) {
+      changed = true;
+      break;
+    }
+  }
+  if (!changed) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     const key = snakeToCamel(k);
@@ -98,7 +117,7 @@ function validate<T extends z.ZodTypeAny>(schema: T, value: unknown, where: stri
   throw new HttpError(422, `Validation failed at ${first.loc.join('.')}: ${first.msg}`, errors);
 }
 
-async function readJsonBody(ctx: ParameterizedContext, limit: number): Promise<unknown> {
+async function readJsonBody(ctx: ParameterizedContext, limit: number): Promise<{ raw: string; json: unknown }> {
   const type = ctx.request.type;
   let raw: string;
   try {
@@ -108,12 +127,12 @@ async function readJsonBody(ctx: ParameterizedContext, limit: number): Promise<u
     if (e.type === 'entity.too.large') throw new HttpError(413, `Request body exceeds the limit of ${limit} bytes`);
     throw new HttpError(400, 'Could not read the request body');
   }
-  if (raw.trim() === '') return undefined;
+  if (raw.trim() === '') return { raw, json: undefined };
   if (type && type !== 'application/json' && !type.endsWith('+json')) {
     throw new HttpError(415, `Unsupported Content-Type "${type}": send application/json`);
   }
   try {
-    return JSON.parse(raw);
+    return { raw, json: JSON.parse(raw) };
   } catch (err) {
     throw new HttpError(400, `Malformed JSON body: ${(err as Error).message}`);
   }
@@ -137,9 +156,11 @@ export function toKoaHandler(spec: RouteSpec, deps: AppDeps) {
     const params = spec.params ? validate(spec.params, ctx.params, 'path') : {};
     const query = spec.query ? validate(spec.query, camelizeKeys(ctx.query), 'query') : {};
     let body: unknown;
+    let rawBody: string | undefined;
     if (spec.body) {
-      const raw = await readJsonBody(ctx, spec.bodyLimitBytes?.(deps.config) ?? deps.config.bodyLimitBytes);
-      body = validate(spec.body, camelizeKeys(raw ?? {}), 'body');
+      const read = await readJsonBody(ctx, spec.bodyLimitBytes?.(deps.config) ?? deps.config.bodyLimitBytes);
+      rawBody = read.raw;
+      body = validate(spec.body, camelizeKeys(read.json ?? {}), 'body');
     }
     const result = await spec.handler({
       params,
@@ -151,6 +172,7 @@ export function toKoaHandler(spec: RouteSpec, deps: AppDeps) {
       log: ctx.state.log as Logger,
       requestId: ctx.state.requestId as string,
       headers: ctx.headers,
+      rawBody,
     });
     ctx.status = result.status ?? 200;
     ctx.body = result.body;

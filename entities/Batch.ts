@@ -56,8 +56,11 @@ export class BatchItem {
   idx!: number;
   tenant!: Tenant;
   sessionId!: string;
-  /** Session fields and readings as validated; cleared once processed. */
-  payload!: Record<string, unknown> | null;
+  /**
+   * Session fields and readings as validated, as JSON text (not jsonb: it is written once and read
+   * once, so PostgreSQL need not parse or compress it); cleared once processed.
+   */
+  payload!: string | null;
   state: 'pending' | 'done' | 'failed' = 'pending';
   message: string | null = null;
   sessionDbId: string | null = null;
@@ -72,7 +75,7 @@ export const BatchItemSchema = new EntitySchema<BatchItem>({
     idx: { type: 'integer', primary: true },
     tenant: { kind: 'm:1', entity: () => Tenant, deleteRule: 'cascade', index: false },
     sessionId: { type: 'string', length: 200 },
-    payload: { type: 'json', nullable: true },
+    payload: { type: 'text', nullable: true },
     state: { type: 'string', length: 16 },
     message: { type: 'text', nullable: true },
     sessionDbId: { type: 'uuid', nullable: true },

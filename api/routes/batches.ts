@@ -47,7 +47,7 @@ export const batchRoutes = [
       409: { description: 'The Idempotency-Key was used for a different request', schema: ErrorSchema },
       503: { description: 'The workflow engine is unavailable; nothing was stored', schema: ErrorSchema },
     },
-    handler: async ({ em, auth, body, deps, headers }) => {
+    handler: async ({ em, auth, body, deps, headers, rawBody }) => {
       const keyHeader = headers['idempotency-key'];
       const idempotencyKey = typeof keyHeader === 'string' && keyHeader.length > 0 ? keyHeader : null;
       if (idempotencyKey && idempotencyKey.length > 200) throw unprocessable('Idempotency-Key must be at most 200 characters');
@@ -58,7 +58,7 @@ export const batchRoutes = [
         throw unprocessable(`Validation failed at ${f.loc.slice(1).join('.')}: ${f.msg}`, errors.slice(0, 100));
       }
       const tenantId = auth.tenant.id;
-      const staged = await stageBatch(em, { tenantId, sessions, idempotencyKey, requestHash: hashRequest(body) });
+      const staged = await stageBatch(em, { tenantId, sessions, idempotencyKey, requestHash: hashRequest(rawBody ?? '') });
       if (staged.kind === 'conflict') throw new HttpError(409, 'This Idempotency-Key was already used for a different batch');
       if (staged.kind === 'created' || staged.status === 'pending') {
         try {

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { StoredMeterValue } from '../analysis/types';
 import type { RawMeterValue } from '../analysis/types';
+import { sql, type Row } from '../../db/sql';
 import { loadReadings, storeVerdicts, verdictFor, type Verdict } from '../sessions/analysis';
 
 export interface BatchSessionInput {
@@ -19,10 +20,10 @@ export interface BatchSessionInput {
   stopReason?: string | null;
 }
 
-type Row = Record<string, any>;
 const STAGE_CHUNK = 500;
 
-export const hashRequest = (raw: unknown) => createHash('sha256').update(JSON.stringify(raw)).digest('hex');
+/** Identifies a request body for Idempotency-Key checks (the bytes as sent). */
+export const hashRequest = (raw: string) => createHash('sha256').update(raw).digest('hex');
 
 export type SubmitResult =
   | { kind: 'created' | 'existing'; batchId: string; totalSessions: number; status: string }
@@ -37,38 +38,33 @@ export async function stageBatch(
   input: { tenantId: string; sessions: BatchSessionInput[]; idempotencyKey: string | null; requestHash: string },
 ): Promise<SubmitResult> {
   return em.transactional(async (tem) => {
-    const conn = tem.getConnection();
-    const trx = tem.getTransactionContext();
     if (input.idempotencyKey) {
       // Serialise submits that share a key, so the check below and the insert cannot interleave.
-      await conn.execute('select pg_advisory_xact_lock(hashtext(?))', [`${input.tenantId}:${input.idempotencyKey}`], 'all', trx);
-      const [existing] = await conn.execute<Row[]>(
-        'select id, request_hash, total_sessions, status from batches where tenant_id = ? and idempotency_key = ?',
-        [input.tenantId, input.idempotencyKey],
-        'all',
-        trx,
-      );
+      await sql(tem, 'select pg_advisory_xact_lock(hashtext(?))', [`${input.tenantId}:${input.idempotencyKey}`]);
+      const [existing] = await sql(tem, 'select id, request_hash, total_sessions, status from batches where tenant_id = ? and idempotency_key = ?', [
+        input.tenantId,
+        input.idempotencyKey,
+      ]);
       if (existing) {
         if (existing.request_hash !== input.requestHash) return { kind: 'conflict' as const };
         return { kind: 'existing' as const, batchId: existing.id, totalSessions: existing.total_sessions, status: existing.status };
       }
     }
     const totalReadings = input.sessions.reduce((n, s) => n + s.meterValues.length, 0);
-    const [batch] = await conn.execute<Row[]>(
+    const [batch] = await sql(
+      tem,
       `insert into batches (id, tenant_id, status, total_sessions, total_readings, processed_sessions, failed_sessions, idempotency_key, request_hash, created_at)
        values (gen_random_uuid(), ?, 'pending', ?, ?, 0, 0, ?, ?, now()) returning id`,
       [input.tenantId, input.sessions.length, totalReadings, input.idempotencyKey, input.requestHash],
-      'all',
-      trx,
     );
     for (let from = 0; from < input.sessions.length; from += STAGE_CHUNK) {
       const items = input.sessions.slice(from, from + STAGE_CHUNK).map((s, i) => ({ idx: from + i, session_id: s.sessionId, payload: s }));
-      await conn.execute(
+      // json (not jsonb) is only checked, not converted; a nested object read as text is its JSON.
+      await sql(
+        tem,
         `insert into batch_items (batch_id, idx, tenant_id, session_id, payload, state)
-         select ?, r.idx, ?, r.session_id, r.payload, 'pending' from jsonb_to_recordset(?::jsonb) as r(idx int, session_id text, payload jsonb)`,
+         select ?, r.idx, ?, r.session_id, r.payload, 'pending' from json_to_recordset(?::json) as r(idx int, session_id text, payload text)`,
         [batch.id, input.tenantId, JSON.stringify(items)],
-        'run',
-        trx,
       );
     }
     return { kind: 'created' as const, batchId: batch.id as string, totalSessions: input.sessions.length, status: 'pending' };
@@ -77,7 +73,7 @@ export async function stageBatch(
 
 /** Removes a staged batch whose workflow could not be started (nothing of it was processed). */
 export async function discardBatch(em: EntityManager, tenantId: string, batchId: string): Promise<void> {
-  await em.getConnection().execute(`delete from batches where id = ? and tenant_id = ? and status = 'pending'`, [batchId, tenantId]);
+  await sql(em, `delete from batches where id = ? and tenant_id = ? and status = 'pending'`, [batchId, tenantId]);
 }
 
 export interface ChunkResult {
@@ -93,16 +89,14 @@ export interface ChunkResult {
  */
 export async function processChunk(em: EntityManager, tenantId: string, batchId: string, from: number, to: number): Promise<ChunkResult> {
   return em.transactional(async (tem) => {
-    const conn = tem.getConnection();
-    const trx = tem.getTransactionContext();
-    const exec = (sql: string, params: unknown[]) => conn.execute<Row[]>(sql, params, 'all', trx);
+    const exec = (query: string, params: unknown[]) => sql(tem, query, params);
     const items = await exec(
       `select idx, session_id, payload from batch_items where batch_id = ? and tenant_id = ? and idx >= ? and idx < ? and state = 'pending'
         order by idx for update`,
       [batchId, tenantId, from, to],
     );
     if (items.length === 0) return { processed: 0, failed: 0, skipped: to - from };
-    const inputs = items.map((r) => r.payload as BatchSessionInput);
+    const inputs = items.map((r) => JSON.parse(r.payload as string) as BatchSessionInput);
 
     const stations = await exec(
       `insert into charging_stations (id, tenant_id, station_id, created_at)
@@ -151,16 +145,29 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     const replaced = inputs.filter((s) => s.meterValues.length > 0).map((s) => bySessionId.get(s.sessionId)!.id as string);
     if (replaced.length > 0) {
       await exec('delete from meter_values where session_id = any(?::uuid[])', [`{${replaced.join(',')}}`]);
+      const readings = inputs.flatMap((s) => {
+        const row = bySessionId.get(s.sessionId)!;
+        return s.meterValues.map((m, k) => ({
+          session_id: row.id,
+          seq: row.next_seq + k,
+          timestamp: m.timestamp,
+          value: m.value,
+          measurand: m.measurand ?? null,
+          unit: m.unit ?? null,
+          phase: m.phase ?? null,
+          location: m.location ?? null,
+          context: m.context ?? null,
+          format: m.format ?? null,
+          multiplier: m.multiplier ?? null,
+          reconstructed: m.reconstructed ?? false,
+        }));
+      });
       await exec(
         `insert into meter_values (tenant_id, session_id, seq, timestamp, value, measurand, unit, phase, location, context, format, multiplier, reconstructed)
-         select b.tenant_id, s.id, s.next_seq + e.ord - 1, (e.v->>'timestamp')::timestamptz, (e.v->>'value')::float8,
-                e.v->>'measurand', e.v->>'unit', e.v->>'phase', e.v->>'location', e.v->>'context', e.v->>'format',
-                (e.v->>'multiplier')::smallint, coalesce((e.v->>'reconstructed')::boolean, false)
-           from batch_items b
-           join charging_sessions s on s.tenant_id = b.tenant_id and s.session_id = b.session_id
-           cross join lateral jsonb_array_elements(b.payload->'meterValues') with ordinality as e(v, ord)
-          where b.batch_id = ? and b.idx = any(?::int[])`,
-        [batchId, `{${items.filter((r) => (r.payload as BatchSessionInput).meterValues.length > 0).map((r) => r.idx).join(',')}}`],
+         select ?, r.session_id, r.seq, r.timestamp, r.value, r.measurand, r.unit, r.phase, r.location, r.context, r.format, r.multiplier, r.reconstructed
+           from json_to_recordset(?::json) as r(session_id uuid, seq int, timestamp timestamptz, value float8, measurand text, unit text,
+                phase text, location text, context text, format text, multiplier smallint, reconstructed boolean)`,
+        [tenantId, JSON.stringify(readings)],
       );
       await exec(
         `update charging_sessions s set next_seq = s.next_seq + agg.n, reading_count = agg.n, started_at = agg.first_ts, ended_at = agg.last_ts
@@ -204,7 +211,8 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
 }
 
 export async function finishBatch(em: EntityManager, tenantId: string, batchId: string, status: 'completed' | 'failed'): Promise<void> {
-  await em.getConnection().execute(
+  await sql(
+    em,
     `update batches set status = ?, completed_at = coalesce(completed_at, now()) where id = ? and tenant_id = ?`,
     [status, batchId, tenantId],
   );

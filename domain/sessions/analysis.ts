@@ -5,6 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { analyse } from '../analysis/analyse';
 import type { AnalysisResult, StoredMeterValue } from '../analysis/types';
 import type { ClientStatus } from '../../entities';
+import { sql, type Row } from '../../db/sql';
 
 /** What the session actor keeps of an analysis (small: it goes into workflow history). */
 export interface AnalysisSummary {
@@ -22,7 +23,6 @@ export type Verdict = AnalysisResult | { status: 'failed'; message: string };
 /** Sessions with an anomaly of the same category at the same station within this window recur. */
 const RECURRENCE_WINDOW_DAYS = 30;
 
-type Row = Record<string, any>;
 
 /** A PostgreSQL array literal of uuids (knex would expand a JS array into a list of parameters). */
 export const uuidArray = (ids: string[]) => `{${ids.join(',')}}`;
@@ -37,12 +37,11 @@ export function verdictFor(readings: StoredMeterValue[], metadata: Record<string
 }
 
 export async function loadReadings(em: EntityManager, tenantId: string, sessionDbId: string): Promise<StoredMeterValue[]> {
-  const rows = await em.getConnection().execute<Row[]>(
+  const rows = await sql(
+    em,
     `select seq, (extract(epoch from timestamp) * 1000)::float8 as ts_ms, value, measurand, unit, phase, location, context, format, multiplier, reconstructed
        from meter_values where session_id = ? and tenant_id = ? order by seq`,
     [sessionDbId, tenantId],
-    'all',
-    em.getTransactionContext(),
   );
   return rows.map((r) => ({
     seq: r.seq,
@@ -65,10 +64,8 @@ export async function loadReadings(em: EntityManager, tenantId: string, sessionD
  */
 export async function storeVerdicts(em: EntityManager, tenantId: string, verdicts: { sessionDbId: string; verdict: Verdict }[]): Promise<void> {
   if (verdicts.length === 0) return;
-  const conn = em.getConnection();
-  const trx = em.getTransactionContext();
   const ids = verdicts.map((v) => v.sessionDbId);
-  await conn.execute('delete from session_anomalies where session_id = any(?::uuid[])', [uuidArray(ids)], 'run', trx);
+  await sql(em, 'delete from session_anomalies where session_id = any(?::uuid[])', [uuidArray(ids)]);
   const rows = verdicts.map(({ sessionDbId, verdict: v }) =>
     v.status === 'active'
       ? {
@@ -85,8 +82,7 @@ export async function storeVerdicts(em: EntityManager, tenantId: string, verdict
         }
       : { id: sessionDbId, status: v.status, message: v.message, anomaly_count: 0, quality: 'quality' in v ? v.quality : null },
   );
-  await conn.execute(
-    `update charging_sessions s set status = r.status, message = r.message, is_anomaly = r.is_anomaly,
+  await sql(em, `update charging_sessions s set status = r.status, message = r.message, is_anomaly = r.is_anomaly,
         anomaly_score = r.anomaly_score, anomaly_confidence = r.anomaly_confidence, anomaly_count = r.anomaly_count,
         is_incident = case when r.status = 'active' then false end, is_recurring = null,
         analyzed_at = case when r.status = 'active' then now() end, quality = r.quality,
@@ -95,8 +91,6 @@ export async function storeVerdicts(em: EntityManager, tenantId: string, verdict
             anomaly_confidence float8, anomaly_count int, quality jsonb, analysis_window jsonb, detector text)
       where s.id = r.id and s.tenant_id = ?`,
     [JSON.stringify(rows), tenantId],
-    'run',
-    trx,
   );
   const anomalies = verdicts.flatMap(({ sessionDbId, verdict: v }) =>
     v.status === 'active'
@@ -113,19 +107,15 @@ export async function storeVerdicts(em: EntityManager, tenantId: string, verdict
       : [],
   );
   if (anomalies.length > 0) {
-    await conn.execute(
-      `insert into session_anomalies (id, tenant_id, session_id, category, score, confidence, start_unit, end_unit, start_timestamp, end_timestamp)
+    await sql(em, `insert into session_anomalies (id, tenant_id, session_id, category, score, confidence, start_unit, end_unit, start_timestamp, end_timestamp)
        select gen_random_uuid(), ?, a.session_id, a.category, a.score, a.confidence, a.start_unit, a.end_unit, a.start_ts, a.end_ts
          from jsonb_to_recordset(?::jsonb) as a(session_id uuid, category text, score float8, confidence float8,
               start_unit int, end_unit int, start_ts timestamptz, end_ts timestamptz)`,
       [tenantId, JSON.stringify(anomalies)],
-      'run',
-      trx,
     );
   }
   // Recurring: another session at the same station showed one of the same categories lately.
-  await conn.execute(
-    `update charging_sessions s set is_recurring = exists (
+  await sql(em, `update charging_sessions s set is_recurring = exists (
         select 1 from session_anomalies mine
           join session_anomalies other on other.category = mine.category and other.tenant_id = mine.tenant_id
           join charging_sessions os on os.id = other.session_id
@@ -133,20 +123,16 @@ export async function storeVerdicts(em: EntityManager, tenantId: string, verdict
            and os.created_at > now() - (? || ' days')::interval)
       where s.id = any(?::uuid[]) and s.status = 'active'`,
     [String(RECURRENCE_WINDOW_DAYS), uuidArray(ids)],
-    'run',
-    trx,
   );
 }
 
 /** The session actor's analysis: lock the session, read its readings, store the verdict. */
 export async function analyseAndStore(em: EntityManager, tenantId: string, sessionDbId: string): Promise<AnalysisSummary> {
   return em.transactional(async (tem) => {
-    const [session] = await tem.getConnection().execute<Row[]>(
-      'select id, metadata, client_status from charging_sessions where id = ? and tenant_id = ? for update',
-      [sessionDbId, tenantId],
-      'all',
-      tem.getTransactionContext(),
-    );
+    const [session] = await sql(tem, 'select id, metadata, client_status from charging_sessions where id = ? and tenant_id = ? for update', [
+      sessionDbId,
+      tenantId,
+    ]);
     if (!session) throw new Error(`session ${sessionDbId} not found for tenant ${tenantId}`);
     const readings = await loadReadings(tem, tenantId, sessionDbId);
     const verdict = verdictFor(readings, session.metadata);

@@ -4,6 +4,7 @@
 // transaction that inserts its readings.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { SessionWritePayload } from '../../entities';
+import { sql, type Row } from '../../db/sql';
 
 export type WriteKind = 'create' | 'replace' | 'append';
 
@@ -13,11 +14,8 @@ export interface StagedWrite {
   created: boolean;
 }
 
-type Row = Record<string, unknown>;
-
-async function one(em: EntityManager, sql: string, params: unknown[]): Promise<Row | undefined> {
-  const rows = await em.getConnection().execute<Row[]>(sql, params, 'all', em.getTransactionContext());
-  return rows[0];
+async function one(em: EntityManager, query: string, params: unknown[]): Promise<Row | undefined> {
+  return (await sql(em, query, params))[0];
 }
 
 /**
@@ -95,9 +93,8 @@ export async function applyWrite(em: EntityManager, tenantId: string, writeId: s
       return { applied: false, readingCount: s!.reading_count as number };
     }
     const replaces = w.kind === 'replace' || (w.kind === 'create' && (w.reading_count as number) > 0);
-    if (replaces) await tem.getConnection().execute('delete from meter_values where session_id = ?', [sessionDbId], 'run', tem.getTransactionContext());
-    await tem.getConnection().execute(
-      `insert into meter_values (tenant_id, session_id, seq, timestamp, value, measurand, unit, phase, location, context, format, multiplier, reconstructed)
+    if (replaces) await sql(tem, 'delete from meter_values where session_id = ?', [sessionDbId]);
+    await sql(tem, `insert into meter_values (tenant_id, session_id, seq, timestamp, value, measurand, unit, phase, location, context, format, multiplier, reconstructed)
        select w.tenant_id, w.session_id, s.next_seq + e.ord - 1, (e.v->>'timestamp')::timestamptz, (e.v->>'value')::float8,
               e.v->>'measurand', e.v->>'unit', e.v->>'phase', e.v->>'location', e.v->>'context', e.v->>'format',
               (e.v->>'multiplier')::smallint, coalesce((e.v->>'reconstructed')::boolean, false)
@@ -106,8 +103,6 @@ export async function applyWrite(em: EntityManager, tenantId: string, writeId: s
          cross join lateral jsonb_array_elements(w.payload->'meterValues') with ordinality as e(v, ord)
         where w.id = ?`,
       [writeId],
-      'run',
-      tem.getTransactionContext(),
     );
     const f = (w.fields ?? {}) as Record<string, unknown>;
     const has = (k: string) => Object.prototype.hasOwnProperty.call(f, k) && f[k] !== undefined;
@@ -136,15 +131,12 @@ export async function applyWrite(em: EntityManager, tenantId: string, writeId: s
       ],
     );
     if (f.connectorId != null) {
-      await tem.getConnection().execute(
-        `insert into connectors (id, tenant_id, station_id, connector_id, evse_id, created_at) values (gen_random_uuid(), ?, ?, ?, ?, now())
+      await sql(tem, `insert into connectors (id, tenant_id, station_id, connector_id, evse_id, created_at) values (gen_random_uuid(), ?, ?, ?, ?, now())
          on conflict (station_id, connector_id) do update set evse_id = coalesce(excluded.evse_id, connectors.evse_id)`,
         [tenantId, w.station_id, f.connectorId, f.evseId ?? null],
-        'run',
-        tem.getTransactionContext(),
       );
     }
-    await tem.getConnection().execute(`update session_writes set applied_at = now(), payload = null where id = ?`, [writeId], 'run', tem.getTransactionContext());
+    await sql(tem, `update session_writes set applied_at = now(), payload = null where id = ?`, [writeId]);
     return { applied: true, readingCount: s!.reading_count as number };
   });
 }
