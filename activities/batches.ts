@@ -12,7 +12,9 @@ export function createBatchActivities(orm: Orm) {
       const beat = setInterval(() => ctx.heartbeat(), 2_000);
       try {
         ctx.heartbeat();
-        return await processChunk(orm.em.fork(), input.tenantId, input.batchId, input.from, input.to);
+        const result = await processChunk(orm.em.fork(), input.tenantId, input.batchId, input.from, input.to);
+        ctx.log.info('batch chunk', { batchId: input.batchId, from: input.from, to: input.to, ...result, ...result.timings });
+        return result;
       } finally {
         clearInterval(beat);
       }

@@ -47,7 +47,8 @@ export const batchRoutes = [
       409: { description: 'The Idempotency-Key was used for a different request', schema: ErrorSchema },
       503: { description: 'The workflow engine is unavailable; nothing was stored', schema: ErrorSchema },
     },
-    handler: async ({ em, auth, body, deps, headers, rawBody }) => {
+    handler: async ({ em, auth, body, deps, headers, rawBody, log }) => {
+      const t0 = performance.now();
       const keyHeader = headers['idempotency-key'];
       const idempotencyKey = typeof keyHeader === 'string' && keyHeader.length > 0 ? keyHeader : null;
       if (idempotencyKey && idempotencyKey.length > 200) throw unprocessable('Idempotency-Key must be at most 200 characters');
@@ -58,8 +59,10 @@ export const batchRoutes = [
         throw unprocessable(`Validation failed at ${f.loc.slice(1).join('.')}: ${f.msg}`, errors.slice(0, 100));
       }
       const tenantId = auth.tenant.id;
+      const t1 = performance.now();
       const staged = await stageBatch(em, { tenantId, sessions, idempotencyKey, requestHash: hashRequest(rawBody ?? '') });
       if (staged.kind === 'conflict') throw new HttpError(409, 'This Idempotency-Key was already used for a different batch');
+      const t2 = performance.now();
       if (staged.kind === 'created' || staged.status === 'pending') {
         try {
           await startBatch(deps.temporal, deps.config.taskQueue, {
@@ -74,6 +77,10 @@ export const batchRoutes = [
           throw new HttpError(503, `Could not start the batch: ${(err as Error).message}`);
         }
       }
+      log.info(
+        { batchId: staged.batchId, sessions: sessions.length, validateMs: Math.round(t1 - t0), stageMs: Math.round(t2 - t1), startMs: Math.round(performance.now() - t2) },
+        'batch submitted',
+      );
       return { body: { batchId: staged.batchId, totalSessions: staged.totalSessions, status: staged.status } };
     },
   }),

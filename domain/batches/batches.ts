@@ -80,6 +80,8 @@ export interface ChunkResult {
   processed: number;
   failed: number;
   skipped: number;
+  /** Where the chunk's time went, in ms: upserts + reading copy, analysis, verdicts + counters. */
+  timings?: { writeMs: number; analyseMs: number; verdictMs: number };
 }
 
 /**
@@ -97,6 +99,7 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     );
     if (items.length === 0) return { processed: 0, failed: 0, skipped: to - from };
     const inputs = items.map((r) => JSON.parse(r.payload as string) as BatchSessionInput);
+    const t0 = performance.now();
 
     const stations = await exec(
       `insert into charging_stations (id, tenant_id, station_id, created_at)
@@ -178,6 +181,7 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
       );
     }
 
+    const t1 = performance.now();
     const verdicts: { sessionDbId: string; verdict: Verdict; idx: number }[] = [];
     for (const [i, s] of inputs.entries()) {
       const row = bySessionId.get(s.sessionId)!;
@@ -187,6 +191,7 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
         s.meterValues.length > 0 ? s.meterValues.map((m, k) => ({ ...m, seq: row.next_seq + k })) : await loadReadings(tem, tenantId, row.id);
       verdicts.push({ sessionDbId: row.id, verdict: verdictFor(readings, row.metadata), idx: items[i].idx });
     }
+    const t2 = performance.now();
     await storeVerdicts(tem, tenantId, verdicts);
 
     const states = verdicts.map((v) => ({
@@ -206,7 +211,8 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
       `update batches set status = 'processing', processed_sessions = processed_sessions + ?, failed_sessions = failed_sessions + ? where id = ?`,
       [states.length - failed, failed, batchId],
     );
-    return { processed: states.length - failed, failed, skipped: to - from - items.length };
+    const timings = { writeMs: Math.round(t1 - t0), analyseMs: Math.round(t2 - t1), verdictMs: Math.round(performance.now() - t2) };
+    return { processed: states.length - failed, failed, skipped: to - from - items.length, timings };
   });
 }
 

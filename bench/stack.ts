@@ -1,0 +1,127 @@
+// A throwaway stack for the benchmark: PostgreSQL (DATABASE_URL's server or an embedded one in a
+// temporary folder), a Temporal dev server on free ports, and the worker and API as separate
+// processes (so that their memory can be measured), exactly as `npm start` runs them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client as PgClient } from 'pg';
+import { config, ROOT_DIR } from '../config';
+import { migrate, openOrm } from '../db/orm';
+import { createTenantWithAdminKey } from '../domain/api-keys';
+import { startEmbeddedPostgres } from '../stack/postgres';
+import { startTemporalDevServer, stopChild } from '../stack/temporal-server';
+
+export interface BenchStack {
+  apiUrl: string;
+  key: string;
+  databaseUrl: string;
+  apiPid: number;
+  workerPid: number;
+  /** The API's and the worker's JSON logs (info level), for per-phase timings. */
+  apiLog: string;
+  workerLog: string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resident and peak-resident memory of a process, in MiB (from /proc). */
+export function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evni-bench-'));
+  fs.chmodSync(dir, 0o755);
+  stops.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+
+  let adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort() });
+    stops.push(() => pg.stop());
+    adminUrl = pg.urlFor('postgres');
+  }
+  const dbName = `evni_bench_${process.pid}`;
+  const admin = new PgClient({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`drop database if exists "${dbName}" with (force)`);
+  await admin.query(`create database "${dbName}"`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${dbName}`;
+  const databaseUrl = url.toString();
+  stops.push(async () => {
+    const c = new PgClient({ connectionString: adminUrl });
+    await c.connect();
+    await c.query(`drop database if exists "${dbName}" with (force)`);
+    await c.end();
+  });
+
+  const temporal = await startTemporalDevServer({
+    binary: config.temporalBinary,
+    dbFile: path.join(dir, 'temporal.sqlite'),
+    port: await freePort(),
+    uiPort: await freePort(),
+    namespace: 'default',
+  });
+  stops.push(() => temporal.stop());
+
+  const orm = await openOrm(databaseUrl);
+  await migrate(orm);
+  const { key } = await createTenantWithAdminKey(orm.em.fork(), 'Benchmark');
+  await orm.close();
+
+  const port = await freePort();
+  const childEnv = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, PORT: String(port), LOG_LEVEL: 'warn', ...env };
+  const apiLog = path.join(dir, 'api.log');
+  const child = (script: string, logFile?: string, level = 'warn'): ChildProcess => {
+    const stdout = logFile ? fs.openSync(logFile, 'a') : 'ignore';
+    const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, script)], {
+      cwd: ROOT_DIR,
+      env: { ...childEnv, LOG_LEVEL: level },
+      stdio: ['ignore', stdout, 'inherit'],
+    });
+    stops.push(() => stopChild(c));
+    return c;
+  };
+  const workerLog = path.join(dir, 'worker.log');
+  const worker = child('worker/main.ts', workerLog, 'info');
+  const api = child('api/main.ts', apiLog, 'info');
+  const apiUrl = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${apiUrl}/readyz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 600) throw new Error('API did not start');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  // The worker is ready once it has bundled its workflows; a tiny batch proves it end to end.
+  return {
+    apiUrl,
+    key,
+    databaseUrl,
+    apiPid: api.pid!,
+    apiLog,
+    workerLog,
+    workerPid: worker.pid!,
+    stop: async () => {
+      for (const s of stops.reverse()) await s().catch(() => undefined);
+    },
+  };
+}
