@@ -3,13 +3,13 @@
 // processes (so that their memory can be measured), exactly as `npm start` runs them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { config, ROOT_DIR } from '../config';
 import { migrate, openOrm } from '../db/orm';
 import { createTenantWithAdminKey } from '../domain/api-keys';
+import { freePort } from '../stack/ports';
 import { startEmbeddedPostgres } from '../stack/postgres';
 import { startTemporalDevServer, stopChild } from '../stack/temporal-server';
 
@@ -23,17 +23,6 @@ export interface BenchStack {
   apiLog: string;
   workerLog: string;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resident and peak-resident memory of a process, in MiB (from /proc). */

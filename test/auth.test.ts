@@ -114,3 +114,21 @@ describe('authentication and API keys', () => {
     await assert.rejects(() => stack().orm.em.fork().find(ApiKey, {}), /tenant/);
   });
 });
+
+describe('operator CLI', () => {
+  it('creates a tenant and prints its first admin key, which works', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const path = await import('node:path');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'stack/cli.ts', 'create-tenant', 'Acme Charging'], {
+      cwd: path.resolve(__dirname, '..'),
+      env: { ...process.env, DATABASE_URL: stack().databaseUrl },
+      encoding: 'utf8',
+    });
+    const key = /^API key: (evni_\S+)$/m.exec(out)?.[1];
+    assert.ok(key, out);
+    const res = await call('GET', '/v1/api-keys', { key });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.items.length, 1);
+    assert.equal(res.body.items[0].role, 'admin');
+  });
+});

@@ -11,6 +11,8 @@ export interface BatchInput {
   parallelism: number;
   /** Chunks below this index were completed by earlier runs (continue-as-new). */
   nextChunk?: number;
+  /** Chunks per workflow run before continuing as new (keeps each run's history small). */
+  chunksPerRun?: number;
 }
 
 const chunkOptions: ActivityOptions = {
@@ -20,7 +22,7 @@ const chunkOptions: ActivityOptions = {
 };
 const acts = proxyActivities<BatchActivities>(chunkOptions);
 
-/** Keeps each run's history small whatever the batch size. */
+/** Keeps each run's history small whatever the batch size (a few events per chunk). */
 const CHUNKS_PER_RUN = 500;
 
 export async function batchWorkflow(input: BatchInput): Promise<void> {
@@ -28,7 +30,7 @@ export async function batchWorkflow(input: BatchInput): Promise<void> {
   const firstChunk = input.nextChunk ?? 0;
   let next = firstChunk;
   let done = firstChunk;
-  const stopAt = Math.min(chunks, firstChunk + CHUNKS_PER_RUN);
+  const stopAt = Math.min(chunks, firstChunk + (input.chunksPerRun ?? CHUNKS_PER_RUN));
   const report = () => setCurrentDetails(`${done} of ${chunks} chunks done (${input.chunkSize} sessions each)`);
   report();
 

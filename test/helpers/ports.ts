@@ -1,15 +1,4 @@
-import net from 'node:net';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../stack/ports';
 
 /** Is any process alive whose command line mentions `needle`? (orphan detection) */
 export async function processesMentioning(needle: string): Promise<string[]> {
