@@ -30,8 +30,10 @@ export const MeterValueSchema = new EntitySchema<MeterValue>({
   uniques: [{ properties: ['session', 'seq'] }],
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },
-    tenant: { kind: 'm:1', entity: () => Tenant, deleteRule: 'cascade', index: false },
-    session: { kind: 'm:1', entity: () => ChargingSession, deleteRule: 'cascade', index: false },
+    // No foreign-key constraints in the database (see the migration that dropped them): the
+    // writers hold the session row while they insert, and the per-row checks halved bulk inserts.
+    tenant: { kind: 'm:1', entity: () => Tenant, index: false, createForeignKeyConstraint: false },
+    session: { kind: 'm:1', entity: () => ChargingSession, index: false, createForeignKeyConstraint: false },
     seq: { type: 'integer' },
     timestamp: { type: 'Date', columnType: 'timestamptz' },
     value: { type: 'double' },

@@ -4,10 +4,12 @@ import { Migration20261124210513 } from './Migration20261124210513_tenancy';
 import { Migration20261124211454 } from './Migration20261124211454_sessions';
 import { Migration20261124214521 } from './Migration20261124214521_batches';
 import { Migration20261124222500 } from './Migration20261124222500_batch_payload_text';
+import { Migration20261124224500 } from './Migration20261124224500_meter_values_without_fks';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
   { name: 'Migration20261124211454_sessions', class: Migration20261124211454 },
   { name: 'Migration20261124214521_batches', class: Migration20261124214521 },
   { name: 'Migration20261124222500_batch_payload_text', class: Migration20261124222500 },
+  { name: 'Migration20261124224500_meter_values_without_fks', class: Migration20261124224500 },
 ];

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { StoredMeterValue } from '../analysis/types';
 import type { RawMeterValue } from '../analysis/types';
-import { sql, type Row } from '../../db/sql';
+import { copyRows, sql, type Row } from '../../db/sql';
 import { loadReadings, storeVerdicts, verdictFor, type Verdict } from '../sessions/analysis';
 
 export interface BatchSessionInput {
@@ -150,28 +150,12 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
       await exec('delete from meter_values where session_id = any(?::uuid[])', [`{${replaced.join(',')}}`]);
       const readings = inputs.flatMap((s) => {
         const row = bySessionId.get(s.sessionId)!;
-        return s.meterValues.map((m, k) => ({
-          session_id: row.id,
-          seq: row.next_seq + k,
-          timestamp: m.timestamp,
-          value: m.value,
-          measurand: m.measurand ?? null,
-          unit: m.unit ?? null,
-          phase: m.phase ?? null,
-          location: m.location ?? null,
-          context: m.context ?? null,
-          format: m.format ?? null,
-          multiplier: m.multiplier ?? null,
-          reconstructed: m.reconstructed ?? false,
-        }));
+        return s.meterValues.map((m, k) => [
+          tenantId, row.id, row.next_seq + k, m.timestamp, m.value, m.measurand ?? null, m.unit ?? null, m.phase ?? null,
+          m.location ?? null, m.context ?? null, m.format ?? null, m.multiplier ?? null, m.reconstructed ?? false,
+        ]);
       });
-      await exec(
-        `insert into meter_values (tenant_id, session_id, seq, timestamp, value, measurand, unit, phase, location, context, format, multiplier, reconstructed)
-         select ?, r.session_id, r.seq, r.timestamp, r.value, r.measurand, r.unit, r.phase, r.location, r.context, r.format, r.multiplier, r.reconstructed
-           from json_to_recordset(?::json) as r(session_id uuid, seq int, timestamp timestamptz, value float8, measurand text, unit text,
-                phase text, location text, context text, format text, multiplier smallint, reconstructed boolean)`,
-        [tenantId, JSON.stringify(readings)],
-      );
+      await copyRows(tem, 'meter_values', ['tenant_id', 'session_id', 'seq', 'timestamp', 'value', 'measurand', 'unit', 'phase', 'location', 'context', 'format', 'multiplier', 'reconstructed'], readings);
       await exec(
         `update charging_sessions s set next_seq = s.next_seq + agg.n, reading_count = agg.n, started_at = agg.first_ts, ended_at = agg.last_ts
            from (select session_id, count(*)::int as n, min(timestamp) as first_ts, max(timestamp) as last_ts
