@@ -1,0 +1,297 @@
+// The learned detector: CSAR-C-2 (per-bucket categories, with CSAR-2's reconstruction error when it
+// shares the encoder) and SORC (SoC reconstruction), served by onnxruntime-node.
+//
+// onnxruntime-node only runs asynchronously, while `Detector.detect` (domain/analysis/types.ts) is
+// synchronous. The smallest clean change is a second, async detector contract beside it —
+// `AsyncDetector.detectAsync` — used by an async analysis entry (models/analyse-learned.ts); the
+// physics detector keeps the synchronous path untouched.
+//
+// ONNX sessions are created once per model version (artifact directory + card versions + feature
+// version) and reused by every detector instance and call; several sessions can be scored in one
+// run (`detectBatchAsync`): the padding is masked inside the graph, so a batched session gets the
+// same outputs as a lone one.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { PhysicsDetector } from '../domain/analysis/physics-detector';
+import { ANOMALY_CATEGORIES, type Anomaly, type AnomalyCategory, type AnalysisWindow, type DetectorInput } from '../domain/analysis/types';
+import { BUCKET_MS, isoUtc } from '../domain/analysis/window';
+import { extractFeatures, FEATURE_COUNT, FEATURE_VERSION, type FeatureMatrix } from './features';
+import { ARTIFACTS_DIR } from './paths';
+import { applyConfidence, decode, defaultPostprocess, type PostprocessConfig } from './postprocess';
+
+export { ARTIFACTS_DIR };
+
+/** What the async analysis needs of a detector (proposed for domain/analysis/types.ts). */
+export interface AsyncDetector {
+  readonly name: string;
+  readonly version: string;
+  detectAsync(input: DetectorInput): Promise<Anomaly[]>;
+}
+
+export interface ModelCard {
+  id: string;
+  name: string;
+  type: string;
+  version: string;
+  featureVersion: string;
+  trainedAt: string;
+  encoder?: string;
+  outputs: { name: string }[];
+  artifact: { file: string };
+  [key: string]: unknown;
+}
+
+interface Bundle {
+  key: string;
+  classifier: ort.InferenceSession;
+  /** The classifier graph also returns CSAR-2's per-bucket error (shared encoder). */
+  classifierHasError: boolean;
+  /** CSAR-2 alone, used only when the classifier does not carry it. */
+  autoencoder: ort.InferenceSession | null;
+  sorc: ort.InferenceSession;
+  cards: { csar2: ModelCard; csarC2: ModelCard; sorc: ModelCard };
+  post: PostprocessConfig;
+}
+
+const bundles = new Map<string, Promise<Bundle>>();
+
+const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+  // One core per inference: the latency target is for one core, and the API runs many sessions.
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+};
+
+function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+export function readCards(dir = ARTIFACTS_DIR): { csar2: ModelCard; csarC2: ModelCard; sorc: ModelCard } {
+  return {
+    csar2: readJson<ModelCard>(join(dir, 'csar-2.card.json')),
+    csarC2: readJson<ModelCard>(join(dir, 'csar-c-2.card.json')),
+    sorc: readJson<ModelCard>(join(dir, 'sorc.card.json')),
+  };
+}
+
+/** The ONNX sessions of the artifacts in `dir`, created once per model version and shared. */
+export function loadBundle(dir = ARTIFACTS_DIR): Promise<Bundle> {
+  const cards = readCards(dir);
+  const post = readPostprocess(dir);
+  for (const c of [cards.csar2, cards.csarC2, cards.sorc, post]) {
+    if (c.featureVersion !== FEATURE_VERSION) {
+      throw new Error(`models in ${dir} need features ${c.featureVersion}, this build extracts ${FEATURE_VERSION}: retrain (models/train.sh)`);
+    }
+  }
+  const key = [dir, cards.csar2.version, cards.csar2.trainedAt, cards.csarC2.version, cards.csarC2.trainedAt, cards.sorc.trainedAt, post.version].join('|');
+  let b = bundles.get(key);
+  if (!b) {
+    b = (async () => {
+      const classifierHasError = cards.csarC2.outputs.some((o) => o.name === 'error');
+      const [classifier, sorc, autoencoder] = await Promise.all([
+        ort.InferenceSession.create(join(dir, cards.csarC2.artifact.file), SESSION_OPTIONS),
+        ort.InferenceSession.create(join(dir, cards.sorc.artifact.file), SESSION_OPTIONS),
+        classifierHasError ? Promise.resolve(null) : ort.InferenceSession.create(join(dir, cards.csar2.artifact.file), SESSION_OPTIONS),
+      ]);
+      return { key, classifier, classifierHasError, autoencoder, sorc, cards, post };
+    })();
+    b.catch(() => bundles.delete(key));
+    bundles.set(key, b);
+  }
+  return b;
+}
+
+/** postprocess.json of the artifacts, or neutral defaults before models/calibrate.ts has run. */
+export function readPostprocess(dir = ARTIFACTS_DIR): PostprocessConfig {
+  const path = join(dir, 'postprocess.json');
+  return existsSync(path) ? readJson<PostprocessConfig>(path) : defaultPostprocess();
+}
+
+export function artifactsPresent(dir = ARTIFACTS_DIR): boolean {
+  return ['csar-2.card.json', 'csar-c-2.card.json', 'sorc.card.json', 'postprocess.json'].every((f) => existsSync(join(dir, f)));
+}
+
+/** Raw model outputs of one session. */
+export interface LearnedOutputs {
+  T: number;
+  /** [C × T] category probabilities. */
+  probs: Float32Array;
+  /** [T] CSAR-2 reconstruction error, or null. */
+  error: Float32Array | null;
+}
+
+export interface SocReconstruction {
+  socReconstructed: boolean;
+  reconstructedSoc: { timestamp: string; value: number }[];
+  sorcConfidence: number | null;
+}
+
+export interface DetectorOptions {
+  dir?: string;
+  /**
+   * Use the per-category sources of postprocess.json (physics beside the learned models where the
+   * validation showed it helps). false: the learned models alone.
+   */
+  fusion?: boolean;
+}
+
+export class OnnxDetector implements AsyncDetector {
+  readonly name: string;
+  readonly version: string;
+  private readonly physics = new PhysicsDetector();
+
+  private constructor(
+    private readonly bundle: Bundle,
+    private readonly fusion: boolean,
+  ) {
+    this.name = fusion ? 'csar-c-2+physics' : 'csar-c-2';
+    this.version = `${bundle.cards.csarC2.version}/${bundle.post.version}`;
+  }
+
+  static async load(opts: DetectorOptions = {}): Promise<OnnxDetector> {
+    return new OnnxDetector(await loadBundle(opts.dir), opts.fusion ?? true);
+  }
+
+  get cards(): Bundle['cards'] {
+    return this.bundle.cards;
+  }
+
+  get postprocess(): PostprocessConfig {
+    return this.bundle.post;
+  }
+
+  async detectAsync(input: DetectorInput): Promise<Anomaly[]> {
+    return (await this.detectBatchAsync([input]))[0];
+  }
+
+  /** Several sessions in one ONNX run (padded to the longest; the padding is masked in the graph). */
+  async detectBatchAsync(inputs: DetectorInput[]): Promise<Anomaly[][]> {
+    const feats = inputs.map((x) => extractFeatures(x.window, x.metadata));
+    const outs = await this.inferFeatures(feats);
+    return inputs.map((x, i) => this.anomaliesFrom(x, outs[i]));
+  }
+
+  /** Model outputs → anomalies, with physics beside them per postprocess.json's sources. */
+  anomaliesFrom(input: DetectorInput, out: LearnedOutputs): Anomaly[] {
+    const w = input.window;
+    if (out.T === 0) return [];
+    const learned = decode(out.probs, out.T, w.t0, this.bundle.post, out.error).anomalies;
+    if (!this.fusion) return learned;
+    const src = this.bundle.post.source;
+    if (ANOMALY_CATEGORIES.every((c) => src[c] === 'learned')) return learned;
+    const phys = this.physics.detect(input).map((a) => ({ ...a, confidence: round3(applyConfidence(this.bundle.post.physicsConfidence?.[a.category], a.confidence)) }));
+    return fuse(learned, phys, src);
+  }
+
+  /** Runs CSAR-C-2 (and CSAR-2 when separate) on feature matrices. */
+  async inferFeatures(feats: FeatureMatrix[]): Promise<LearnedOutputs[]> {
+    const live = feats.filter((f) => f.bucketCount > 0);
+    const result: LearnedOutputs[] = feats.map((f) => ({ T: f.bucketCount, probs: new Float32Array(0), error: null }));
+    if (live.length === 0) return result;
+    const { tensor, Tmax } = batchTensor(live);
+    const b = this.bundle;
+    const o = await b.classifier.run({ features: tensor });
+    const probs = o.probs.data as Float32Array;
+    let error: Float32Array | null = b.classifierHasError ? (o.error.data as Float32Array) : null;
+    if (!error && b.autoencoder) error = (await b.autoencoder.run({ features: tensor })).error.data as Float32Array;
+    const C = ANOMALY_CATEGORIES.length;
+    let k = 0;
+    feats.forEach((f, i) => {
+      if (f.bucketCount === 0) return;
+      const T = f.bucketCount;
+      const p = new Float32Array(C * T);
+      for (let c = 0; c < C; c++) p.set(probs.subarray((k * C + c) * Tmax, (k * C + c) * Tmax + T), c * T);
+      result[i] = { T, probs: p, error: error ? error.slice(k * Tmax, k * Tmax + T) : null };
+      k++;
+    });
+    return result;
+  }
+
+  /**
+   * SORC: the SoC trajectory of a session without (enough) SoC, as a separate overlay — never fed
+   * back into the readings the detector analyses. One point per bucket that has a reading.
+   */
+  async reconstructSoc(window: AnalysisWindow, features?: FeatureMatrix, metadata?: Record<string, unknown> | null): Promise<SocReconstruction> {
+    const none: SocReconstruction = { socReconstructed: false, reconstructedSoc: [], sorcConfidence: null };
+    if (window.soc.t.length >= 2 || window.bucketCount === 0 || (window.energy.t.length < 2 && window.power.t.length < 2)) return none;
+    const f = features ?? extractFeatures(window, metadata);
+    const { tensor } = batchTensor([f]);
+    const o = await this.bundle.sorc.run({ features: tensor });
+    const soc = o.soc.data as Float32Array;
+    const sigma = o.sigma.data as Float32Array;
+    const T = f.bucketCount;
+    const has = new Uint8Array(T);
+    for (const s of [window.energy, window.power]) for (const t of s.t) has[Math.min(T - 1, Math.max(0, Math.floor((t - window.t0) / BUCKET_MS)))] = 1;
+    const points: { timestamp: string; value: number }[] = [];
+    let conf = 0;
+    for (let b = 0; b < T; b++) {
+      conf += sorcConfidenceOf(sigma[b]);
+      if (has[b]) points.push({ timestamp: isoUtc(window.t0 + b * BUCKET_MS), value: Math.round(soc[b] * 10) / 10 });
+    }
+    return { socReconstructed: points.length > 0, reconstructedSoc: points, sorcConfidence: points.length ? round3(conf / T) : null };
+  }
+
+  /** Raw SORC outputs (evaluation). */
+  async sorcRaw(f: FeatureMatrix): Promise<{ soc: Float32Array; sigma: Float32Array }> {
+    const { tensor } = batchTensor([f]);
+    const o = await this.bundle.sorc.run({ features: tensor });
+    return { soc: o.soc.data as Float32Array, sigma: o.sigma.data as Float32Array };
+  }
+}
+
+/** P(|error| ≤ 10 SoC points) under SORC's Gaussian: the confidence of a reconstructed point. */
+export function sorcConfidenceOf(sigma: number): number {
+  return erf(10 / (sigma * Math.SQRT2));
+}
+
+function erf(x: number): number {
+  // Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7), enough for a confidence.
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return x >= 0 ? y : -y;
+}
+
+/** [N, F, Tmax] float32, zero padded (the `valid` channel is 0 on padding). */
+function batchTensor(feats: FeatureMatrix[]): { tensor: ort.Tensor; Tmax: number } {
+  const Tmax = Math.max(...feats.map((f) => f.bucketCount));
+  if (feats.length === 1) return { tensor: new ort.Tensor('float32', feats[0].data, [1, FEATURE_COUNT, Tmax]), Tmax };
+  const data = new Float32Array(feats.length * FEATURE_COUNT * Tmax);
+  feats.forEach((f, k) => {
+    const T = f.bucketCount;
+    for (let c = 0; c < FEATURE_COUNT; c++) data.set(f.data.subarray(c * T, (c + 1) * T), (k * FEATURE_COUNT + c) * Tmax);
+  });
+  return { tensor: new ort.Tensor('float32', data, [feats.length, FEATURE_COUNT, Tmax]), Tmax };
+}
+
+function overlaps(a: Anomaly, b: Anomaly): boolean {
+  return a.bucketRange.startUnit <= b.bucketRange.endUnit && b.bucketRange.startUnit <= a.bucketRange.endUnit;
+}
+
+/** Per category, the learned and the physics findings combined as postprocess.json says. */
+export function fuse(learned: Anomaly[], physics: Anomaly[], source: Record<AnomalyCategory, string>): Anomaly[] {
+  const out: Anomaly[] = [];
+  for (const c of ANOMALY_CATEGORIES) {
+    const L = learned.filter((a) => a.category === c);
+    const P = physics.filter((a) => a.category === c);
+    switch (source[c]) {
+      case 'physics':
+        out.push(...P);
+        break;
+      case 'learned+physics':
+        out.push(...L, ...P.filter((p) => !L.some((l) => overlaps(l, p))));
+        break;
+      case 'learned&physics':
+        out.push(...L.filter((l) => P.some((p) => overlaps(l, p))));
+        break;
+      default:
+        out.push(...L);
+    }
+  }
+  return out.sort((a, b) => a.bucketRange.startUnit - b.bucketRange.startUnit || ANOMALY_CATEGORIES.indexOf(a.category) - ANOMALY_CATEGORIES.indexOf(b.category));
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,45 @@
+// The base models as GET /v1/models lists them (seeds/002 shapes), read from the committed model
+// cards: the lead seeds the registry table from `baseModels()` (one row per card, keyed by id), so
+// the endpoint shows the metrics the evaluation measured, never hand-typed ones.
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ARTIFACTS_DIR } from './paths';
+
+export interface ModelRecord {
+  id: string;
+  name: string;
+  /** "csar_2" | "csar_c_2" | "sorc" */
+  type: string;
+  version: string;
+  isBase: boolean;
+  baseModel: string | null;
+  metrics: Record<string, unknown> | null;
+  status: 'active' | 'training' | 'archived';
+  createdAt: string;
+  /** Where the artifact lives (repository-relative path; no object store here). */
+  s3Path: string | null;
+  description: string | null;
+  featureVersion: string;
+}
+
+const CARDS = ['csar-2', 'csar-c-2', 'sorc'];
+
+export function baseModels(dir = ARTIFACTS_DIR): ModelRecord[] {
+  return CARDS.map((name) => {
+    const card = JSON.parse(readFileSync(join(dir, `${name}.card.json`), 'utf8')) as Record<string, any>;
+    return {
+      id: card.id,
+      name: card.name,
+      type: card.type,
+      version: card.version,
+      isBase: true,
+      baseModel: null,
+      metrics: card.metrics ?? null,
+      status: 'active',
+      createdAt: card.trainedAt,
+      s3Path: relative(join(__dirname, '..'), join(dir, card.artifact.file)),
+      description: card.description ?? null,
+      featureVersion: card.featureVersion,
+    };
+  });
+}
