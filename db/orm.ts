@@ -4,7 +4,7 @@
 import { MikroORM, type Options } from '@mikro-orm/core';
 import { PostgreSqlDriver, type EntityManager } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
-import { entitySchemas, tenantOwnedEntities } from '../entities';
+import { entitySchemas, sharedWithAllTenants, tenantOwnedEntities } from '../entities';
 import { migrationsList } from './migrations';
 
 export type Orm = MikroORM<PostgreSqlDriver>;
@@ -22,8 +22,11 @@ export function ormOptions(clientUrl: string, extra: Partial<Options<PostgreSqlD
     migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     filters: {
       [TENANT_FILTER]: {
-        cond: (args: { tenantId?: string }) => {
+        cond: (args: { tenantId?: string }, type: string, _em: unknown, _opts: unknown, entityName?: unknown) => {
           if (!args?.tenantId) throw new Error('tenant filter used without a tenant');
+          const name = typeof entityName === 'string' ? entityName : (entityName as { name?: string } | undefined)?.name;
+          // Shared rows (e.g. base models) are readable by every tenant, never writable through a tenant.
+          if (type === 'read' && name && sharedWithAllTenants.includes(name)) return { $or: [{ tenant: null }, { tenant: args.tenantId }] };
           return { tenant: args.tenantId };
         },
         entity: tenantOwnedEntities,

@@ -5,6 +5,7 @@ import { Migration20261124211454 } from './Migration20261124211454_sessions';
 import { Migration20261124214521 } from './Migration20261124214521_batches';
 import { Migration20261124222500 } from './Migration20261124222500_batch_payload_text';
 import { Migration20261124224500 } from './Migration20261124224500_meter_values_without_fks';
+import { Migration20261124225122 } from './Migration20261124225122_models';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
@@ -12,4 +13,5 @@ export const migrationsList = [
   { name: 'Migration20261124214521_batches', class: Migration20261124214521 },
   { name: 'Migration20261124222500_batch_payload_text', class: Migration20261124222500 },
   { name: 'Migration20261124224500_meter_values_without_fks', class: Migration20261124224500 },
+  { name: 'Migration20261124225122_models', class: Migration20261124225122 },
 ];

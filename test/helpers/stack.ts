@@ -12,6 +12,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { config } from '../../config';
 import { migrate, openOrm, type Orm } from '../../db/orm';
 import { listen } from '../../api/server';
+import { committedBaseModels, syncBaseModels } from '../../domain/models/registry';
 import { ALL_SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { createWorker } from '../../worker/worker';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../stack/postgres';
@@ -71,6 +72,7 @@ export async function startTestStack(): Promise<TestStack> {
   const orm = await openOrm(databaseUrl);
   stoppers.push(() => orm.close());
   await migrate(orm);
+  await syncBaseModels(orm.em.fork(), committedBaseModels());
 
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
