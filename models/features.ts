@@ -17,7 +17,8 @@
 // (`*_rule`); the models learn how the evidence combines over time, where each range starts and
 // ends, what the look-alikes are, and how sure to be.
 import type { AnalysisWindow, Series } from '../domain/analysis/types';
-import { BUCKET_MS as WINDOW_BUCKET_MS, MAX_BUCKETS as WINDOW_MAX_BUCKETS } from '../domain/analysis/window';
+import { registerResolution, stationRating } from '../domain/analysis/physics-detector';
+import { medianStepMs, BUCKET_MS as WINDOW_BUCKET_MS, MAX_BUCKETS as WINDOW_MAX_BUCKETS } from '../domain/analysis/window';
 
 // Local copies: a CommonJS import is a property read on every use, which hot loops pay for.
 const BUCKET_MS = WINDOW_BUCKET_MS;
@@ -186,7 +187,7 @@ export function extractFeatures(w: AnalysisWindow, metadata?: Record<string, unk
     }
   }
   const main = E.t.length >= 2 ? E : P;
-  ch('density').fill(clip(Math.log10(Math.max(1, medianStep(main) / 1000)) / 3, 0, 1.5));
+  ch('density').fill(clip(Math.log10(Math.max(1, medianStepMs(main) / 1000)) / 3, 0, 1.5));
   const res = registerResolution(E.v);
   ch('resolution').fill(res > 0 ? clip(-Math.log10(res) / 3, 0, 1.5) : 0);
   const rating = stationRating(metadata);
@@ -643,43 +644,8 @@ function activityFeatures(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Helpers (the same conventions as the physics detector)
-
-function medianStep(s: Series): number {
-  if (s.t.length < 2) return 0;
-  const gaps: number[] = [];
-  for (let i = 1; i < s.t.length; i++) gaps.push(s.t[i] - s.t[i - 1]);
-  gaps.sort((a, b) => a - b);
-  const m = gaps.length >> 1;
-  return gaps.length % 2 ? gaps[m] : (gaps[m - 1] + gaps[m]) / 2;
-}
-
-function stationRating(metadata: Record<string, unknown> | null | undefined): number | null {
-  if (!metadata) return null;
-  for (const key of ['maxPowerKw', 'ratedPowerKw', 'max_power_kw', 'rated_power_kw']) {
-    const v = Number(metadata[key]);
-    if (metadata[key] !== null && metadata[key] !== '' && Number.isFinite(v) && v > 0) return v;
-  }
-  return null;
-}
-
-/** Largest of 1, 0.1, 0.01, 0.001 kWh that every value is a multiple of; 0 if none or too few values. */
-function registerResolution(v: number[]): number {
-  const distinct = new Set(v);
-  if (distinct.size < 3) return 0;
-  for (const q of [1, 0.1, 0.01, 0.001]) {
-    let ok = true;
-    for (const x of distinct) {
-      const r = x / q;
-      if (Math.abs(r - Math.round(r)) > 1e-4) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) return q;
-  }
-  return 0;
-}
+// Helpers (station rating, register resolution and median step come from the physics detector and
+// the window module, so features and rules read the data the same way)
 
 function lowerBound(a: number[], x: number): number {
   let lo = 0;

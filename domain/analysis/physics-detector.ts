@@ -139,7 +139,7 @@ export function densityFactor(stepMs: number): number {
 }
 
 /** `maxPowerKw` or `ratedPowerKw` from the session metadata (number or numeric string). */
-function stationRating(metadata: Record<string, unknown> | null | undefined): number | null {
+export function stationRating(metadata: Record<string, unknown> | null | undefined): number | null {
   if (!metadata) return null;
   for (const key of ['maxPowerKw', 'ratedPowerKw', 'max_power_kw', 'rated_power_kw']) {
     const v = Number(metadata[key]);
@@ -149,7 +149,7 @@ function stationRating(metadata: Record<string, unknown> | null | undefined): nu
 }
 
 /** Largest of 1, 0.1, 0.01, 0.001 kWh that every value is a multiple of; 0 if none or too few values. */
-function registerResolution(v: number[]): number {
+export function registerResolution(v: number[]): number {
   const distinct = new Set(v);
   if (distinct.size < 3) return 0;
   for (const q of [1, 0.1, 0.01, 0.001]) {
