@@ -17,7 +17,7 @@
 // (`*_rule`); the models learn how the evidence combines over time, where each range starts and
 // ends, what the look-alikes are, and how sure to be.
 import type { AnalysisWindow, Series } from '../domain/analysis/types';
-import { registerResolution, stationRating } from '../domain/analysis/physics-detector';
+import { lowerBound, registerResolution, stationRating } from '../domain/analysis/physics-detector';
 import { medianStepMs, BUCKET_MS as WINDOW_BUCKET_MS, MAX_BUCKETS as WINDOW_MAX_BUCKETS } from '../domain/analysis/window';
 
 // Local copies: a CommonJS import is a property read on every use, which hot loops pay for.
@@ -644,19 +644,8 @@ function activityFeatures(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Helpers (station rating, register resolution and median step come from the physics detector and
+// Helpers (station rating, register resolution, lowerBound and median step come from the physics detector and
 // the window module, so features and rules read the data the same way)
-
-function lowerBound(a: number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** y at x: a reading within 2 s, else linear between neighbours ≤ maxGap apart; ends within `edge`. */
 function interp(xs: number[], ys: number[], x: number, maxGap = MAX_GAP_MS, edge = 2000): number | undefined {

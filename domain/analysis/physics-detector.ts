@@ -757,7 +757,7 @@ function mergeSpans<T extends Span>(spans: T[]): Span[] {
 }
 
 /** Index of the first element ≥ x. */
-function lowerBound(a: number[], x: number): number {
+export function lowerBound(a: number[], x: number): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {

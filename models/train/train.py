@@ -52,6 +52,15 @@ def cosine_lr(opt, base, step, total, warmup=50):
         g["lr"] = lr
 
 
+def optimise(opt, loss, params, lr, step, steps):
+    """One training step, the same for every model: clipped gradients, warm-up + cosine schedule."""
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    cosine_lr(opt, lr, step, steps)
+    opt.step()
+
+
 # ------------------------------------------------------------------------------------------------
 # CSAR-2
 
@@ -75,11 +84,7 @@ def train_ae(ds, epochs, budget, seed, lr=3e-3):
             mask = x[:, 0]
             _, recon = model(x)
             loss = (recon_error(x, recon) * mask).sum() / mask.sum()
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            cosine_lr(opt, lr, step, steps)
-            opt.step()
+            optimise(opt, loss, model.parameters(), lr, step, steps)
             step += 1
             tot += loss.item()
             n += 1
@@ -180,11 +185,7 @@ def train_classifier(model, ds, epochs, budget, seed, lr=3e-3, name="CSAR-C-2", 
                 r = (recon_error(x, out[1]) * normal).sum() / normal.sum().clamp(min=1)
                 loss = loss + recon_weight * r
                 rec += r.item()
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            cosine_lr(opt, lr, step, steps)
-            opt.step()
+            optimise(opt, loss, params, lr, step, steps)
             step += 1
             tot += loss.item()
             n += 1
@@ -255,11 +256,7 @@ def train_sorc(ds, epochs, budget, seed, lr=3e-3):
             tgt = torch.nan_to_num(target)
             nll = torch.log(sigma) + 0.5 * ((soc - tgt) / sigma) ** 2
             loss = (nll * known).sum() / known.sum().clamp(min=1)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            cosine_lr(opt, lr, step, steps)
-            opt.step()
+            optimise(opt, loss, model.parameters(), lr, step, steps)
             step += 1
             tot += loss.item()
             n += 1
