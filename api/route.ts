@@ -73,8 +73,9 @@ const snakeToCamel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => 
  * Client-owned free-form objects (`metadata`) keep their keys as sent.
  */
 export function camelizeKeys(value: unknown): unknown {
+  // One pass; most requests already use camelCase, so arrays and objects that need no change are
+  // returned as they are and copied only from the first entry that does.
   if (Array.isArray(value)) {
-    // Most requests already use camelCase: keep the arrays (and their objects) that need no change.
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const v = camelizeKeys(value[i]);
@@ -83,22 +84,17 @@ export function camelizeKeys(value: unknown): unknown {
     return out ?? value;
   }
   if (value === null || typeof value !== 'object') return value;
-  let changed = false;
-  for (const k in value) {
-    const v = (value as Record<string, unknown>)[k];
-    if (k.includes('_') || (k !== 'metadata' && v !== null && typeof v === 'object' && camelizeKeys(v) !== v)) {
-      changed = true;
-      break;
-    }
-  }
-  if (!changed) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
+  const entries = Object.entries(value);
+  let out: Record<string, unknown> | undefined;
+  entries.forEach(([k, v], i) => {
     const key = snakeToCamel(k);
-    if (key in out && key !== k) continue; // the camelCase spelling wins when both are sent
-    out[key] = key === 'metadata' ? v : camelizeKeys(v);
-  }
-  return out;
+    const next = key === 'metadata' ? v : camelizeKeys(v);
+    if (!out && (key !== k || next !== v)) out = Object.fromEntries(entries.slice(0, i));
+    if (!out) return;
+    if (key in out && key !== k) return; // the camelCase spelling wins when both are sent
+    out[key] = next;
+  });
+  return out ?? value;
 }
 
 const AUTH_MESSAGES: Record<AuthFailure, string> = {

@@ -60,7 +60,6 @@ async function writeSession(
     payload: payload as SessionWritePayload,
   });
   if (!staged) throw notFound('Session');
-  const stationId = chargingStationId ?? (await loadSession(input.em, sessionId)).station.stationId;
   const t1 = performance.now();
   await sendSessionWrite(
     input.deps.temporal,
@@ -70,7 +69,7 @@ async function writeSession(
       tenantId: input.auth.tenant.id,
       sessionDbId: staged.sessionDbId,
       sessionId,
-      stationId,
+      stationId: staged.stationId,
     },
     { writeId: staged.writeId, kind, readingCount: body.meterValues.length },
   );

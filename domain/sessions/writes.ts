@@ -11,6 +11,8 @@ export type WriteKind = 'create' | 'replace' | 'append';
 export interface StagedWrite {
   writeId: string;
   sessionDbId: string;
+  /** The client's charging station id of the session (for the actor's search attributes). */
+  stationId: string;
   created: boolean;
 }
 
@@ -29,6 +31,7 @@ export async function stageWrite(
 ): Promise<StagedWrite | null> {
   return em.transactional(async (tem) => {
     let sessionDbId: string;
+    let stationId = input.stationId as string;
     let created = false;
     if (input.kind === 'create') {
       const station = await one(
@@ -53,9 +56,15 @@ export async function stageWrite(
         sessionDbId = existing!.id as string;
       }
     } else {
-      const existing = await one(tem, 'select id from charging_sessions where tenant_id = ? and session_id = ?', [input.tenantId, input.sessionId]);
+      const existing = await one(
+        tem,
+        `select s.id, st.station_id from charging_sessions s join charging_stations st on st.id = s.station_id
+          where s.tenant_id = ? and s.session_id = ?`,
+        [input.tenantId, input.sessionId],
+      );
       if (!existing) return null;
       sessionDbId = existing.id as string;
+      stationId = existing.station_id as string;
     }
     const write = await one(
       tem,
@@ -63,7 +72,7 @@ export async function stageWrite(
        values (gen_random_uuid(), ?, ?, ?, ?::jsonb, ?, now()) returning id`,
       [input.tenantId, sessionDbId, input.kind, JSON.stringify(input.payload), input.payload.meterValues.length],
     );
-    return { writeId: write!.id as string, sessionDbId, created };
+    return { writeId: write!.id as string, sessionDbId, stationId, created };
   });
 }
 
