@@ -5,12 +5,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client as PgClient } from 'pg';
 import { config, ROOT_DIR } from '../config';
 import { migrate, openOrm } from '../db/orm';
 import { createTenantWithAdminKey } from '../domain/api-keys';
 import { freePort } from '../stack/ports';
-import { startEmbeddedPostgres } from '../stack/postgres';
+import { scratchDatabase, startEmbeddedPostgres } from '../stack/postgres';
 import { startTemporalDevServer, stopChild } from '../stack/temporal-server';
 
 export interface BenchStack {
@@ -44,21 +43,9 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     stops.push(() => pg.stop());
     adminUrl = pg.urlFor('postgres');
   }
-  const dbName = `evni_bench_${process.pid}`;
-  const admin = new PgClient({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`drop database if exists "${dbName}" with (force)`);
-  await admin.query(`create database "${dbName}"`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${dbName}`;
-  const databaseUrl = url.toString();
-  stops.push(async () => {
-    const c = new PgClient({ connectionString: adminUrl });
-    await c.connect();
-    await c.query(`drop database if exists "${dbName}" with (force)`);
-    await c.end();
-  });
+  const db = await scratchDatabase(adminUrl, `evni_bench_${process.pid}`);
+  stops.push(db.drop);
+  const databaseUrl = db.url;
 
   const temporal = await startTemporalDevServer({
     binary: config.temporalBinary,

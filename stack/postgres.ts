@@ -104,3 +104,23 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     stop: () => stopChild(child, 30_000, 'SIGINT'),
   };
 }
+
+async function adminQuery(adminUrl: string, query: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(query);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, empty database on the server of `adminUrl` (for a test or benchmark run), and its removal. */
+export async function scratchDatabase(adminUrl: string, name: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const quoted = `"${name.replace(/"/g, '""')}"`;
+  await adminQuery(adminUrl, `drop database if exists ${quoted} with (force)`);
+  await adminQuery(adminUrl, `create database ${quoted}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => adminQuery(adminUrl, `drop database if exists ${quoted} with (force)`) };
+}

@@ -4,8 +4,7 @@
 // re-run chunk can never process a session twice.
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { StoredMeterValue } from '../analysis/types';
-import type { RawMeterValue } from '../analysis/types';
+import type { RawMeterValue, StoredMeterValue } from '../analysis/types';
 import { copyRows, sql, type Row } from '../../db/sql';
 import { loadReadings, storeVerdicts, verdictFor, type Verdict } from '../sessions/analysis';
 

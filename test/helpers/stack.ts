@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Server } from 'node:http';
-import { Client as PgClient } from 'pg';
 import pino from 'pino';
 import { Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -15,7 +14,7 @@ import { listen } from '../../api/server';
 import { committedBaseModels, syncBaseModels } from '../../domain/models/registry';
 import { ALL_SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { createWorker } from '../../worker/worker';
-import { startEmbeddedPostgres, type RunningPostgres } from '../../stack/postgres';
+import { scratchDatabase, startEmbeddedPostgres, type RunningPostgres } from '../../stack/postgres';
 import { DEV_SERVER_DYNAMIC_CONFIG } from '../../stack/temporal-server';
 import { freePort } from './ports';
 
@@ -51,19 +50,9 @@ async function database(): Promise<string> {
     });
     adminUrl = pg.urlFor('postgres');
   }
-  const admin = new PgClient({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  stoppers.push(async () => {
-    const c = new PgClient({ connectionString: adminUrl });
-    await c.connect();
-    await c.query(`drop database if exists "${name}" with (force)`);
-    await c.end();
-  });
-  return url.toString();
+  const db = await scratchDatabase(adminUrl, name);
+  stoppers.push(db.drop);
+  return db.url;
 }
 
 export async function startTestStack(): Promise<TestStack> {
