@@ -17,7 +17,7 @@
 // (`*_rule`); the models learn how the evidence combines over time, where each range starts and
 // ends, what the look-alikes are, and how sure to be.
 import type { AnalysisWindow, Series } from '../domain/analysis/types';
-import { lowerBound, registerResolution, stationRating } from '../domain/analysis/physics-detector';
+import { interp as detectorInterp, lowerBound, registerResolution, stationRating } from '../domain/analysis/physics-detector';
 import { medianStepMs, BUCKET_MS as WINDOW_BUCKET_MS, MAX_BUCKETS as WINDOW_MAX_BUCKETS } from '../domain/analysis/window';
 
 // Local copies: a CommonJS import is a property read on every use, which hot loops pay for.
@@ -649,15 +649,5 @@ function activityFeatures(
 
 /** y at x: a reading within 2 s, else linear between neighbours ≤ maxGap apart; ends within `edge`. */
 function interp(xs: number[], ys: number[], x: number, maxGap = MAX_GAP_MS, edge = 2000): number | undefined {
-  const n = xs.length;
-  if (n === 0) return undefined;
-  const tol = 2000;
-  const i = lowerBound(xs, x);
-  const dr = i < n ? xs[i] - x : Infinity;
-  const dl = i > 0 ? x - xs[i - 1] : Infinity;
-  if (dr <= tol || dl <= tol) return dr <= dl ? ys[i] : ys[i - 1];
-  if (i === 0) return dr <= edge ? ys[0] : undefined;
-  if (i === n) return dl <= edge ? ys[n - 1] : undefined;
-  if (xs[i] - xs[i - 1] > maxGap) return undefined;
-  return ys[i - 1] + ((ys[i] - ys[i - 1]) * (x - xs[i - 1])) / (xs[i] - xs[i - 1]);
+  return detectorInterp(xs, ys, x, maxGap, 2000, edge);
 }

@@ -772,7 +772,7 @@ export function lowerBound(a: number[], x: number): number {
  * y at x: the reading within `tol`, else linear between the neighbours when they are at most
  * `maxGap` apart; outside the series the end reading when within `edge`, else undefined.
  */
-function interp(xs: number[], ys: number[], x: number, maxGap: number, tol: number, edge = tol): number | undefined {
+export function interp(xs: number[], ys: number[], x: number, maxGap: number, tol: number, edge = tol): number | undefined {
   const n = xs.length;
   if (n === 0) return undefined;
   const i = lowerBound(xs, x);
