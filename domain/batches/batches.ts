@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RawMeterValue, StoredMeterValue } from '../analysis/types';
 import { copyRows, sql, type Row } from '../../db/sql';
-import { loadReadings, storeVerdicts, verdictFor, type Verdict } from '../sessions/analysis';
+import { loadReadings, storeVerdicts, verdictsFor, type SessionToAnalyse } from '../sessions/analysis';
 
 export interface BatchSessionInput {
   sessionId: string;
@@ -165,15 +165,20 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     }
 
     const t1 = performance.now();
-    const verdicts: { sessionDbId: string; verdict: Verdict; idx: number }[] = [];
-    for (const [i, s] of inputs.entries()) {
+    const toAnalyse: SessionToAnalyse[] = [];
+    for (const s of inputs) {
       const row = bySessionId.get(s.sessionId)!;
       // In memory from the staged readings (same seq as stored); a session sent without readings
       // keeps and is analysed over the readings it already had.
       const readings: StoredMeterValue[] =
         s.meterValues.length > 0 ? s.meterValues.map((m, k) => ({ ...m, seq: row.next_seq + k })) : await loadReadings(tem, tenantId, row.id);
-      verdicts.push({ sessionDbId: row.id, verdict: verdictFor(readings, row.metadata), idx: items[i].idx });
+      toAnalyse.push({ readings, metadata: row.metadata });
     }
+    const verdicts = (await verdictsFor(toAnalyse)).map((verdict, i) => ({
+      sessionDbId: bySessionId.get(inputs[i].sessionId)!.id,
+      verdict,
+      idx: items[i].idx,
+    }));
     const t2 = performance.now();
     await storeVerdicts(tem, tenantId, verdicts);
 

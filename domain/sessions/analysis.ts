@@ -27,13 +27,23 @@ const RECURRENCE_WINDOW_DAYS = 30;
 /** A PostgreSQL array literal of uuids (knex would expand a JS array into a list of parameters). */
 export const uuidArray = (ids: string[]) => `{${ids.join(',')}}`;
 
-/** Never throws for bad data: a session the pipeline cannot handle is reported as failed. */
-export function verdictFor(readings: StoredMeterValue[], metadata: Record<string, unknown> | null): Verdict {
-  try {
-    return analyse(readings, { metadata });
-  } catch (err) {
-    return { status: 'failed', message: `Analysis failed: ${(err as Error).message}` };
-  }
+export interface SessionToAnalyse {
+  readings: StoredMeterValue[];
+  metadata: Record<string, unknown> | null;
+}
+
+/**
+ * Verdicts for several sessions at once (the detector scores them together). Never throws for bad
+ * data: a session the pipeline cannot handle is reported as failed, alone.
+ */
+export async function verdictsFor(sessions: SessionToAnalyse[]): Promise<Verdict[]> {
+  return sessions.map(({ readings, metadata }) => {
+    try {
+      return analyse(readings, { metadata });
+    } catch (err) {
+      return { status: 'failed', message: `Analysis failed: ${(err as Error).message}` };
+    }
+  });
 }
 
 export async function loadReadings(em: EntityManager, tenantId: string, sessionDbId: string): Promise<StoredMeterValue[]> {
@@ -135,7 +145,7 @@ export async function analyseAndStore(em: EntityManager, tenantId: string, sessi
     ]);
     if (!session) throw new Error(`session ${sessionDbId} not found for tenant ${tenantId}`);
     const readings = await loadReadings(tem, tenantId, sessionDbId);
-    const verdict = verdictFor(readings, session.metadata);
+    const [verdict] = await verdictsFor([{ readings, metadata: session.metadata }]);
     await storeVerdicts(tem, tenantId, [{ sessionDbId, verdict }]);
     return summarise(verdict, readings.length, session.client_status);
   });
