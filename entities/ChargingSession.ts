@@ -32,7 +32,10 @@ export class ChargingSession {
   anomalyCount = 0;
   isIncident: boolean | null = null;
   isRecurring: boolean | null = null;
+  /** SORC's SoC overlay for sessions without SoC (never part of the analysed readings). */
   socReconstructed = false;
+  reconstructedSoc: { timestamp: string; value: number }[] | null = null;
+  sorcConfidence: number | null = null;
   analyzedAt: Date | null = null;
   /** Readings stored for the session, and the arrival counter that orders them. */
   readingCount = 0;
@@ -78,6 +81,8 @@ export const ChargingSessionSchema = new EntitySchema<ChargingSession>({
     isIncident: { type: 'boolean', nullable: true },
     isRecurring: { type: 'boolean', nullable: true },
     socReconstructed: { type: 'boolean' },
+    reconstructedSoc: { type: 'json', nullable: true, lazy: true },
+    sorcConfidence: { type: 'double', nullable: true },
     analyzedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     readingCount: { type: 'integer' },
     nextSeq: { type: 'integer' },

@@ -143,11 +143,12 @@ export const sessionRoutes = [
     handler: async ({ em, params }) => {
       const session = await loadSession(em, params.session_id);
       const readings = await em.find(MeterValue, { session }, { orderBy: { timestamp: 'asc', seq: 'asc' } });
+      await em.populate(session, ['reconstructedSoc']); // lazy: lists never load the overlay
       const body: z.infer<typeof SessionDetailOut> = {
         ...(await sessionResponse(em, session)),
         meterValues: readings.map(presentMeterValue),
-        reconstructedSoc: [],
-        sorcConfidence: null,
+        reconstructedSoc: session.reconstructedSoc ?? [],
+        sorcConfidence: session.sorcConfidence,
         readingCount: session.readingCount,
         dataQuality: (session.quality as unknown as Record<string, unknown>) ?? null,
       };

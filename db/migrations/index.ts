@@ -6,6 +6,7 @@ import { Migration20261124214521 } from './Migration20261124214521_batches';
 import { Migration20261124222500 } from './Migration20261124222500_batch_payload_text';
 import { Migration20261124224500 } from './Migration20261124224500_meter_values_without_fks';
 import { Migration20261124225122 } from './Migration20261124225122_models';
+import { Migration20261124233934 } from './Migration20261124233934_sorc_overlay';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
@@ -14,4 +15,5 @@ export const migrationsList = [
   { name: 'Migration20261124222500_batch_payload_text', class: Migration20261124222500 },
   { name: 'Migration20261124224500_meter_values_without_fks', class: Migration20261124224500 },
   { name: 'Migration20261124225122_models', class: Migration20261124225122 },
+  { name: 'Migration20261124233934_sorc_overlay', class: Migration20261124233934 },
 ];
