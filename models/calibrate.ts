@@ -20,7 +20,7 @@ import { preparedCorpus, type PreparedSession } from './corpus';
 import { extractFeatures, FEATURE_VERSION } from './features';
 import { iou, mean, overlapsAny, quantile, type Range } from './metrics';
 import { ARTIFACTS_DIR, fuse, OnnxDetector, type LearnedOutputs } from './onnx-detector';
-import { defaultPostprocess, isotonic, runsOf, toAnomaly, type ConfidenceMap, type PostprocessConfig, type RunRule, type Source } from './postprocess';
+import { defaultPostprocess, isotonic, runsOf, toAnomaly, type ConfidenceMap, type PostprocessConfig, type Run, type RunRule, type Source } from './postprocess';
 
 const IOU_WEIGHT = 0.3;
 const THRESHOLDS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7];
@@ -58,7 +58,8 @@ function score(items: Item[], c: AnomalyCategory, ranges: (it: Item) => Range[])
   return { f1, iou: m, obj: f1 + IOU_WEIGHT * m };
 }
 
-function fitRule(items: Item[], ci: number, c: AnomalyCategory): { rule: RunRule; f1: number; iou: number } {
+/** The run rule of the grid whose ranges (`rangesOf(item, rule)`) score best for category c. */
+function fitRule(items: Item[], c: AnomalyCategory, rangesOf: (it: Item, rule: RunRule) => Range[]): { rule: RunRule; f1: number; iou: number; obj: number } {
   let best = { rule: { threshold: 0.5, peak: 0.5, gap: 2 }, f1: 0, iou: 0, obj: -1 };
   const gaps = c === 'ZERO_SESSION' ? [0] : GAPS;
   for (const threshold of THRESHOLDS) {
@@ -66,12 +67,19 @@ function fitRule(items: Item[], ci: number, c: AnomalyCategory): { rule: RunRule
       if (peak < threshold) continue;
       for (const gap of gaps) {
         const rule = { threshold, peak, gap };
-        const r = score(items, c, (it) => runsOf(it.out.probs, it.out.T, ci, rule, c).map((x) => ({ start: x.start, end: x.end })));
+        const r = score(items, c, (it) => rangesOf(it, rule));
         if (r.obj > best.obj + 1e-9) best = { rule, ...r };
       }
     }
   }
   return best;
+}
+
+/** Learned runs of one category (under `rule`) that overlap a physics finding of that category. */
+function confirmedRuns(it: Item, ci: number, c: AnomalyCategory, rule: RunRule): Run[] {
+  const phys = it.physics.filter((a) => a.category === c).map((a) => ({ start: a.bucketRange.startUnit, end: a.bucketRange.endUnit }));
+  if (phys.length === 0) return [];
+  return runsOf(it.out.probs, it.out.T, ci, rule, c).filter((r) => overlapsAny(r, phys));
 }
 
 async function main(): Promise<void> {
@@ -110,7 +118,7 @@ async function main(): Promise<void> {
   const report: string[] = [];
   const physicsConfidence = {} as Record<AnomalyCategory, ConfidenceMap>;
   ANOMALY_CATEGORIES.forEach((c, ci) => {
-    const fit = fitRule(items, ci, c);
+    const fit = fitRule(items, c, (it, rule) => runsOf(it.out.probs, it.out.T, ci, rule, c));
     post.rules[c] = fit.rule;
     // Confidence: of the runs this rule reports with a given peak probability, how many are real.
     const peaks: number[] = [];
@@ -145,8 +153,12 @@ async function main(): Promise<void> {
   };
   const learnedCache = new Map<Item, Anomaly[]>(items.map((it) => [it, learnedOf(it)]));
   const sources: Source[] = ['learned', 'learned&physics', 'learned+physics', 'physics'];
-  for (const c of ANOMALY_CATEGORIES) {
+  post.confirmed = {};
+  for (const [ci, c] of ANOMALY_CATEGORIES.entries()) {
+    // The learned side where physics must confirm gets its own rule (see PostprocessConfig.confirmed).
+    const confirmed = fitRule(items, c, (it, rule) => confirmedRuns(it, ci, c, rule));
     const res = sources.map((src) => {
+      if (src === 'learned&physics') return { src, ...confirmed };
       const only = { ...post.source, [c]: src } as Record<AnomalyCategory, Source>;
       return {
         src,
@@ -161,6 +173,19 @@ async function main(): Promise<void> {
     // (learned, then physics confirming learned ranges, then the union, then physics alone).
     const best = Math.max(...res.map((r) => r.obj));
     post.source[c] = res.find((r) => r.obj >= best - 0.002)!.src;
+    if (post.source[c] === 'learned&physics') {
+      // Confidence of the learned runs physics confirmed, by their peak, as for the rest.
+      const peaks: number[] = [];
+      const ok: number[] = [];
+      for (const it of items) {
+        for (const r of confirmedRuns(it, ci, c, confirmed.rule)) {
+          peaks.push(r.peak);
+          ok.push(overlapsAny(r, it.s.truth[c]) ? 1 : 0);
+        }
+      }
+      post.confirmed[c] = { rule: confirmed.rule, confidence: isotonic(peaks, ok) };
+      report.push(`${c}: learned rule where physics confirms ${JSON.stringify(confirmed.rule)}`);
+    }
     report.push(`${c}: ${res.map((r) => `${r.src} F1 ${r.f1.toFixed(4)} IoU ${r.iou.toFixed(4)}`).join(' | ')} → ${post.source[c]}`);
   }
 

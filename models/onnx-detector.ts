@@ -1,33 +1,33 @@
 // The learned detector: CSAR-C-2 (per-bucket categories, with CSAR-2's reconstruction error when it
 // shares the encoder) and SORC (SoC reconstruction), served by onnxruntime-node.
 //
-// onnxruntime-node only runs asynchronously, while `Detector.detect` (domain/analysis/types.ts) is
-// synchronous. The smallest clean change is a second, async detector contract beside it —
-// `AsyncDetector.detectAsync` — used by an async analysis entry (models/analyse-learned.ts); the
-// physics detector keeps the synchronous path untouched.
+// onnxruntime-node only runs asynchronously, so this is a `BatchDetector` (domain/analysis/types.ts):
+// the session actor and batch chunks hand it one or many sessions per call.
 //
 // ONNX sessions are created once per model version (artifact directory + card versions + feature
-// version) and reused by every detector instance and call; several sessions can be scored in one
-// run (`detectBatchAsync`): the padding is masked inside the graph, so a batched session gets the
-// same outputs as a lone one.
+// version) and reused by every detector instance and call. Several sessions are scored in one run,
+// grouped by length so that padding stays small; the padding is masked inside the graph, so a
+// batched session gets the same outputs as a lone one.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { PhysicsDetector } from '../domain/analysis/physics-detector';
-import { ANOMALY_CATEGORIES, type Anomaly, type AnomalyCategory, type AnalysisWindow, type DetectorInput } from '../domain/analysis/types';
+import {
+  ANOMALY_CATEGORIES,
+  type Anomaly,
+  type AnomalyCategory,
+  type AnalysisWindow,
+  type BatchDetector,
+  type DetectorInput,
+  type DetectorOutput,
+  type SocOverlay,
+} from '../domain/analysis/types';
 import { BUCKET_MS, isoUtc } from '../domain/analysis/window';
 import { extractFeatures, FEATURE_COUNT, FEATURE_VERSION, type FeatureMatrix } from './features';
 import { ARTIFACTS_DIR } from './paths';
 import { applyConfidence, decode, defaultPostprocess, type PostprocessConfig } from './postprocess';
 
 export { ARTIFACTS_DIR };
-
-/** What the async analysis needs of a detector (proposed for domain/analysis/types.ts). */
-export interface AsyncDetector {
-  readonly name: string;
-  readonly version: string;
-  detectAsync(input: DetectorInput): Promise<Anomaly[]>;
-}
 
 export interface ModelCard {
   id: string;
@@ -122,11 +122,8 @@ export interface LearnedOutputs {
   error: Float32Array | null;
 }
 
-export interface SocReconstruction {
-  socReconstructed: boolean;
-  reconstructedSoc: { timestamp: string; value: number }[];
-  sorcConfidence: number | null;
-}
+/** @deprecated name kept for the evaluation: the overlay type lives in domain/analysis/types.ts. */
+export type SocReconstruction = SocOverlay;
 
 export interface DetectorOptions {
   dir?: string;
@@ -137,7 +134,7 @@ export interface DetectorOptions {
   fusion?: boolean;
 }
 
-export class OnnxDetector implements AsyncDetector {
+export class OnnxDetector implements BatchDetector {
   readonly name: string;
   readonly version: string;
   private readonly physics = new PhysicsDetector();
@@ -162,8 +159,22 @@ export class OnnxDetector implements AsyncDetector {
     return this.bundle.post;
   }
 
+  /** Anomalies of one session (no SoC overlay): what the evaluation times. */
   async detectAsync(input: DetectorInput): Promise<Anomaly[]> {
     return (await this.detectBatchAsync([input]))[0];
+  }
+
+  /** The served verdicts: anomalies of every session, plus SORC's overlay for those without SoC. */
+  async detectMany(inputs: DetectorInput[]): Promise<DetectorOutput[]> {
+    const feats = inputs.map((x) => extractFeatures(x.window, x.metadata));
+    const outs = await this.inferFeatures(feats);
+    const needSoc = inputs.map((x, i) => i).filter((i) => needsSorc(inputs[i].window));
+    const socs = await this.runGrouped(this.bundle.sorc, needSoc.map((i) => feats[i]));
+    const overlay = new Map(needSoc.map((i, k) => [i, overlayFrom(inputs[i].window, feats[i].bucketCount, socs[k].soc, socs[k].sigma)]));
+    return inputs.map((x, i) => {
+      const soc = overlay.get(i);
+      return soc ? { anomalies: this.anomaliesFrom(x, outs[i]), soc } : { anomalies: this.anomaliesFrom(x, outs[i]) };
+    });
   }
 
   /** Several sessions in one ONNX run (padded to the longest; the padding is masked in the graph). */
@@ -177,7 +188,7 @@ export class OnnxDetector implements AsyncDetector {
   anomaliesFrom(input: DetectorInput, out: LearnedOutputs): Anomaly[] {
     const w = input.window;
     if (out.T === 0) return [];
-    const learned = decode(out.probs, out.T, w.t0, this.bundle.post, out.error).anomalies;
+    const learned = decode(out.probs, out.T, w.t0, this.bundle.post, out.error, this.fusion).anomalies;
     if (!this.fusion) return learned;
     const src = this.bundle.post.source;
     if (ANOMALY_CATEGORIES.every((c) => src[c] === 'learned')) return learned;
@@ -187,50 +198,54 @@ export class OnnxDetector implements AsyncDetector {
 
   /** Runs CSAR-C-2 (and CSAR-2 when separate) on feature matrices. */
   async inferFeatures(feats: FeatureMatrix[]): Promise<LearnedOutputs[]> {
-    const live = feats.filter((f) => f.bucketCount > 0);
-    const result: LearnedOutputs[] = feats.map((f) => ({ T: f.bucketCount, probs: new Float32Array(0), error: null }));
-    if (live.length === 0) return result;
-    const { tensor, Tmax } = batchTensor(live);
     const b = this.bundle;
-    const o = await b.classifier.run({ features: tensor });
-    const probs = o.probs.data as Float32Array;
-    let error: Float32Array | null = b.classifierHasError ? (o.error.data as Float32Array) : null;
-    if (!error && b.autoencoder) error = (await b.autoencoder.run({ features: tensor })).error.data as Float32Array;
-    const C = ANOMALY_CATEGORIES.length;
-    let k = 0;
-    feats.forEach((f, i) => {
-      if (f.bucketCount === 0) return;
-      const T = f.bucketCount;
-      const p = new Float32Array(C * T);
-      for (let c = 0; c < C; c++) p.set(probs.subarray((k * C + c) * Tmax, (k * C + c) * Tmax + T), c * T);
-      result[i] = { T, probs: p, error: error ? error.slice(k * Tmax, k * Tmax + T) : null };
-      k++;
-    });
+    const probs = await this.runGrouped(b.classifier, feats);
+    const errors = b.classifierHasError ? probs : b.autoencoder ? await this.runGrouped(b.autoencoder, feats) : null;
+    return feats.map((f, i) => ({
+      T: f.bucketCount,
+      probs: f.bucketCount === 0 ? new Float32Array(0) : probs[i].probs,
+      error: f.bucketCount === 0 || !errors ? null : errors[i].error,
+    }));
+  }
+
+  /**
+   * Runs a model over sessions in groups of similar length (padding costs compute), and cuts each
+   * output of shape [N, (K,) Tmax] back to the session's own T buckets, per output name.
+   */
+  private async runGrouped(model: ort.InferenceSession, feats: FeatureMatrix[]): Promise<Record<string, Float32Array>[]> {
+    const result: Record<string, Float32Array>[] = feats.map(() => ({}));
+    const order = feats.map((f, i) => i).filter((i) => feats[i].bucketCount > 0);
+    order.sort((a, b) => feats[a].bucketCount - feats[b].bucketCount);
+    for (let g = 0; g < order.length; ) {
+      let end = g + 1;
+      while (end < order.length && end - g < MAX_GROUP && feats[order[end]].bucketCount <= feats[order[g]].bucketCount * MAX_PADDING) end++;
+      const group = order.slice(g, end).map((i) => feats[i]);
+      const { tensor, Tmax } = batchTensor(group);
+      const out = await model.run({ features: tensor });
+      for (const [name, t] of Object.entries(out)) {
+        const data = t.data as Float32Array;
+        const K = t.dims.length === 3 ? t.dims[1] : 1;
+        group.forEach((f, k) => {
+          const T = f.bucketCount;
+          const cut = new Float32Array(K * T);
+          for (let c = 0; c < K; c++) cut.set(data.subarray((k * K + c) * Tmax, (k * K + c) * Tmax + T), c * T);
+          result[order[g + k]][name] = cut;
+        });
+      }
+      g = end;
+    }
     return result;
   }
 
   /**
    * SORC: the SoC trajectory of a session without (enough) SoC, as a separate overlay — never fed
-   * back into the readings the detector analyses. One point per bucket that has a reading.
+   * back into the readings the detector analyses.
    */
-  async reconstructSoc(window: AnalysisWindow, features?: FeatureMatrix, metadata?: Record<string, unknown> | null): Promise<SocReconstruction> {
-    const none: SocReconstruction = { socReconstructed: false, reconstructedSoc: [], sorcConfidence: null };
-    if (window.soc.t.length >= 2 || window.bucketCount === 0 || (window.energy.t.length < 2 && window.power.t.length < 2)) return none;
+  async reconstructSoc(window: AnalysisWindow, features?: FeatureMatrix, metadata?: Record<string, unknown> | null): Promise<SocOverlay> {
+    if (!needsSorc(window)) return { socReconstructed: false, reconstructedSoc: [], sorcConfidence: null };
     const f = features ?? extractFeatures(window, metadata);
-    const { tensor } = batchTensor([f]);
-    const o = await this.bundle.sorc.run({ features: tensor });
-    const soc = o.soc.data as Float32Array;
-    const sigma = o.sigma.data as Float32Array;
-    const T = f.bucketCount;
-    const has = new Uint8Array(T);
-    for (const s of [window.energy, window.power]) for (const t of s.t) has[Math.min(T - 1, Math.max(0, Math.floor((t - window.t0) / BUCKET_MS)))] = 1;
-    const points: { timestamp: string; value: number }[] = [];
-    let conf = 0;
-    for (let b = 0; b < T; b++) {
-      conf += sorcConfidenceOf(sigma[b]);
-      if (has[b]) points.push({ timestamp: isoUtc(window.t0 + b * BUCKET_MS), value: Math.round(soc[b] * 10) / 10 });
-    }
-    return { socReconstructed: points.length > 0, reconstructedSoc: points, sorcConfidence: points.length ? round3(conf / T) : null };
+    const { soc, sigma } = await this.sorcRaw(f);
+    return overlayFrom(window, f.bucketCount, soc, sigma);
   }
 
   /** Raw SORC outputs (evaluation). */
@@ -239,6 +254,37 @@ export class OnnxDetector implements AsyncDetector {
     const o = await this.bundle.sorc.run({ features: tensor });
     return { soc: o.soc.data as Float32Array, sigma: o.sigma.data as Float32Array };
   }
+}
+
+/** Sessions with SoC readings of their own, or nothing to reconstruct from, get no overlay. */
+function needsSorc(w: AnalysisWindow): boolean {
+  return w.soc.t.length < 2 && w.bucketCount > 0 && (w.energy.t.length >= 2 || w.power.t.length >= 2);
+}
+
+/** One overlay point per bucket that has an energy or power reading; confidence over all buckets. */
+function overlayFrom(w: AnalysisWindow, T: number, soc: Float32Array, sigma: Float32Array): SocOverlay {
+  const has = new Uint8Array(T);
+  for (const s of [w.energy, w.power]) for (const t of s.t) has[Math.min(T - 1, Math.max(0, Math.floor((t - w.t0) / BUCKET_MS)))] = 1;
+  const points: { timestamp: string; value: number }[] = [];
+  let conf = 0;
+  for (let b = 0; b < T; b++) {
+    conf += sorcConfidenceOf(sigma[b]);
+    if (has[b]) points.push({ timestamp: isoUtc(w.t0 + b * BUCKET_MS), value: Math.round(soc[b] * 10) / 10 });
+  }
+  return { socReconstructed: points.length > 0, reconstructedSoc: points, sorcConfidence: points.length ? round3(conf / T) : null };
+}
+
+/** Sessions per ONNX run, and how much longer than the shortest a session of the group may be. */
+const MAX_GROUP = 64;
+const MAX_PADDING = 1.25;
+
+let served: Promise<OnnxDetector> | null = null;
+
+/** The detector behind the API's verdicts: the committed artifacts, loaded once per process. */
+export function servedDetector(): Promise<OnnxDetector> {
+  served ??= OnnxDetector.load();
+  served.catch(() => (served = null));
+  return served;
 }
 
 /** P(|error| ≤ 10 SoC points) under SORC's Gaussian: the confidence of a reconstructed point. */

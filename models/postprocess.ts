@@ -35,6 +35,12 @@ export interface PostprocessConfig {
   errorP99: number;
   /** Per category: where the verdict comes from (the validation corpus decides). */
   source: Record<AnomalyCategory, Source>;
+  /**
+   * Per category whose source is learned&physics: the learned run rule and confidence map used
+   * there. Two detectors agreeing is evidence in itself, so the learned side may be less strict
+   * than when it decides alone; fitted on validation like the rest.
+   */
+  confirmed?: Partial<Record<AnomalyCategory, { rule: RunRule; confidence: ConfidenceMap }>>;
   /** Calibration of the physics detector's confidences, for categories it contributes to. */
   physicsConfidence?: Record<AnomalyCategory, ConfidenceMap>;
   createdAt: string;
@@ -147,14 +153,28 @@ export function isotonic(score: number[], correct: number[], maxKnots = 24): Con
  * Anomalies of one session from the model outputs. `error` (CSAR-2 per-bucket error) may be
  * null when the chosen classifier does not carry the autoencoder.
  */
-export function decode(probs: Float32Array, T: number, t0: number, cfg: PostprocessConfig, error: Float32Array | null): { anomalies: Anomaly[]; runs: Run[] } {
+export function decode(
+  probs: Float32Array,
+  T: number,
+  t0: number,
+  cfg: PostprocessConfig,
+  error: Float32Array | null,
+  /** The runs feed fusion with physics: categories that need physics to confirm use `confirmed`. */
+  fused = false,
+): { anomalies: Anomaly[]; runs: Run[] } {
   const runs: Run[] = [];
-  ANOMALY_CATEGORIES.forEach((category, c) => runs.push(...runsOf(probs, T, c, cfg.rules[category], category)));
-  const anomalies = runs.map((r) => toAnomaly(r, t0, cfg, error));
+  const anomalies: Anomaly[] = [];
+  ANOMALY_CATEGORIES.forEach((category, c) => {
+    const conf = fused && cfg.source[category] === 'learned&physics' ? cfg.confirmed?.[category] : undefined;
+    for (const r of runsOf(probs, T, c, conf?.rule ?? cfg.rules[category], category)) {
+      runs.push(r);
+      anomalies.push(toAnomaly(r, t0, cfg, error, conf?.confidence));
+    }
+  });
   return { anomalies, runs };
 }
 
-export function toAnomaly(r: Run, t0: number, cfg: PostprocessConfig, error: Float32Array | null): Anomaly {
+export function toAnomaly(r: Run, t0: number, cfg: PostprocessConfig, error: Float32Array | null, confidence = cfg.confidence[r.category]): Anomaly {
   // Severity: how sure the classifier is over the range, raised by how far the reconstruction
   // error goes beyond what clean sessions show, and by the range's length (up to 30 min).
   let errTerm = 0;
@@ -168,7 +188,7 @@ export function toAnomaly(r: Run, t0: number, cfg: PostprocessConfig, error: Flo
   return {
     category: r.category,
     score,
-    confidence: round3(applyConfidence(cfg.confidence[r.category], r.peak)),
+    confidence: round3(applyConfidence(confidence, r.peak)),
     bucketRange: { startUnit: r.start, endUnit: r.end },
     timeRange: timeRangeOf(t0, r.start, r.end),
   };

@@ -2,7 +2,7 @@
 // session verdict. Pure: the caller loads readings and stores the result.
 import { densityFactor, PhysicsDetector } from './physics-detector';
 import { normalise } from './normalise';
-import type { AnalysisResult, Anomaly, AnalysisWindow, Detector, StoredMeterValue } from './types';
+import type { AnalysisResult, Anomaly, AnalysisWindow, BatchDetector, DataQuality, Detector, DetectorInput, DetectorOutput, StoredMeterValue } from './types';
 import { isoUtc, medianStepMs, timeRangeOf, analysisWindow } from './window';
 
 /** A session is analysed from this many usable readings on (anomaly-categories.md). */
@@ -15,52 +15,110 @@ export interface AnalyseOptions {
 
 const physics = new PhysicsDetector();
 
+type Prepared =
+  | { ready: false; result: AnalysisResult }
+  | { ready: true; window: AnalysisWindow; quality: DataQuality; readingCount: number };
+
 /**
+ * Normalises and windows a session; `ready: false` carries the pending verdict.
+ *
  * `readingCount` counts the usable readings in the analysis window: points of the normalised
  * energy, power and SoC series, i.e. after collapsing duplicates and conflicts, summing phases and
  * dropping other measurands and readings older than the window. Fewer than 3, or no energy and no
  * power at all, leaves the session `pending` with a message saying why.
  */
-export function analyse(values: StoredMeterValue[], opts: AnalyseOptions = {}): AnalysisResult {
+function prepare(values: StoredMeterValue[]): Prepared {
   const n = normalise(values);
   const w = analysisWindow(n);
   const readingCount = w.energy.t.length + w.power.t.length + w.soc.t.length;
   if (readingCount < MIN_READINGS) {
     const scope = w.truncated ? ' in the last 6 hours of the session' : '';
-    return {
-      status: 'pending',
-      message:
-        `Waiting for more data: ${readingCount} usable meter value(s)${scope} (Energy.Active.Import.Register, Power.Active.Import or SoC, ` +
-        `after merging duplicates and phases); the analysis runs from ${MIN_READINGS} on.`,
-      quality: n.quality,
-      readingCount,
-    };
+    const message =
+      `Waiting for more data: ${readingCount} usable meter value(s)${scope} (Energy.Active.Import.Register, Power.Active.Import or SoC, ` +
+      `after merging duplicates and phases); the analysis runs from ${MIN_READINGS} on.`;
+    return { ready: false, result: { status: 'pending', message, quality: n.quality, readingCount } };
   }
   if (w.energy.t.length === 0 && w.power.t.length === 0) {
-    return {
-      status: 'pending',
-      message: 'No usable energy or power readings (Energy.Active.Import.Register in Wh/kWh or Power.Active.Import in W/kW) to analyse.',
-      quality: n.quality,
-      readingCount,
-    };
+    const message =
+      'No usable energy or power readings (Energy.Active.Import.Register in Wh/kWh or Power.Active.Import in W/kW) to analyse.';
+    return { ready: false, result: { status: 'pending', message, quality: n.quality, readingCount } };
   }
+  return { ready: true, window: w, quality: n.quality, readingCount };
+}
 
-  const detector = opts.detector ?? physics;
-  const anomalies = tidy(detector.detect({ window: w, metadata: opts.metadata ?? null }), w);
+/** The verdict of a prepared session from its detector's output. */
+function finish(p: Extract<Prepared, { ready: true }>, out: DetectorOutput, detector: { name: string; version: string }): AnalysisResult {
+  const w = p.window;
+  const anomalies = tidy(out.anomalies, w);
   const isAnomaly = anomalies.length > 0;
-  return {
+  const result: AnalysisResult = {
     status: 'active',
     isAnomaly,
     // Independent findings compound: 1 − Π(1 − s) is never below the largest single score.
-    anomalyScore: isAnomaly ? round3(1 - anomalies.reduce((p, a) => p * (1 - a.score), 1)) : 0,
-    anomalyConfidence: isAnomaly ? round3(Math.min(0.99, 1 - anomalies.reduce((p, a) => p * (1 - a.confidence), 1))) : normalConfidence(w),
+    anomalyScore: isAnomaly ? round3(1 - anomalies.reduce((q, a) => q * (1 - a.score), 1)) : 0,
+    anomalyConfidence: isAnomaly ? round3(Math.min(0.99, 1 - anomalies.reduce((q, a) => q * (1 - a.confidence), 1))) : normalConfidence(w),
     anomalies,
-    quality: n.quality,
+    quality: p.quality,
     window: { t0: isoUtc(w.t0), tEnd: isoUtc(w.tEnd), bucketCount: w.bucketCount, truncated: w.truncated },
-    readingCount,
+    readingCount: p.readingCount,
     detector: `${detector.name}@${detector.version}`,
     message: w.truncated ? 'The session spans more than 6 hours: only its last 6 hours were analysed.' : null,
   };
+  if (out.soc) result.soc = out.soc;
+  return result;
+}
+
+/** Synchronous analysis with a synchronous detector (the physics rules by default). */
+export function analyse(values: StoredMeterValue[], opts: AnalyseOptions = {}): AnalysisResult {
+  const p = prepare(values);
+  if (!p.ready) return p.result;
+  const detector = opts.detector ?? physics;
+  return finish(p, { anomalies: detector.detect({ window: p.window, metadata: opts.metadata ?? null }) }, detector);
+}
+
+export interface SessionInput {
+  values: StoredMeterValue[];
+  metadata?: Record<string, unknown> | null;
+}
+
+/**
+ * Analyses several sessions with one batched detector call. A session whose data breaks the
+ * pipeline gets an Error in its slot instead of failing the others; if the batched call fails,
+ * each session is retried alone so that only the culprit fails.
+ */
+export async function analyseMany(sessions: SessionInput[], detector: BatchDetector): Promise<(AnalysisResult | Error)[]> {
+  const results: (AnalysisResult | Error)[] = new Array(sessions.length);
+  const ready: { i: number; p: Extract<Prepared, { ready: true }>; input: DetectorInput }[] = [];
+  sessions.forEach((s, i) => {
+    try {
+      const p = prepare(s.values);
+      if (p.ready) ready.push({ i, p, input: { window: p.window, metadata: s.metadata ?? null } });
+      else results[i] = p.result;
+    } catch (err) {
+      results[i] = asError(err);
+    }
+  });
+  if (ready.length === 0) return results;
+  let outs: (DetectorOutput | Error)[];
+  try {
+    outs = await detector.detectMany(ready.map((r) => r.input));
+  } catch (err) {
+    if (ready.length === 1) outs = [asError(err)];
+    else outs = await Promise.all(ready.map((r) => detector.detectMany([r.input]).then((o) => o[0], asError)));
+  }
+  ready.forEach((r, k) => {
+    const out = outs[k];
+    try {
+      results[r.i] = out instanceof Error ? out : finish(r.p, out, detector);
+    } catch (err) {
+      results[r.i] = asError(err);
+    }
+  });
+  return results;
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /**

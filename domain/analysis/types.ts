@@ -120,6 +120,33 @@ export interface Detector {
   detect(input: DetectorInput): Anomaly[];
 }
 
+/**
+ * SORC's SoC trajectory for a session without (enough) SoC readings: an overlay for display, never
+ * fed back into the readings the detectors analyse.
+ */
+export interface SocOverlay {
+  socReconstructed: boolean;
+  /** One point per 15-second bucket that has an energy or power reading. */
+  reconstructedSoc: { timestamp: string; value: number }[];
+  /** Set only when reconstructedSoc is non-empty. */
+  sorcConfidence: number | null;
+}
+
+export interface DetectorOutput {
+  anomalies: Anomaly[];
+  soc?: SocOverlay;
+}
+
+/**
+ * A detector that scores several sessions per call (the ONNX models run asynchronously and are
+ * cheaper per session in batches). `detectMany(inputs)[i]` belongs to `inputs[i]`.
+ */
+export interface BatchDetector {
+  readonly name: string;
+  readonly version: string;
+  detectMany(inputs: DetectorInput[]): Promise<DetectorOutput[]>;
+}
+
 export type AnalysisResult =
   | { status: 'pending'; message: string; quality: DataQuality; readingCount: number }
   | {
@@ -133,4 +160,6 @@ export type AnalysisResult =
       readingCount: number;
       detector: string;
       message: string | null;
+      /** Present when the detector reconstructs SoC (learned models). */
+      soc?: SocOverlay;
     };

@@ -2,7 +2,8 @@
 // read them from PostgreSQL. One set-based writer serves the session actor (one session) and
 // batch chunks (hundreds).
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { analyse } from '../analysis/analyse';
+import { analyseMany } from '../analysis/analyse';
+import { servedDetector } from '../../models/onnx-detector';
 import type { AnalysisResult, StoredMeterValue } from '../analysis/types';
 import type { ClientStatus } from '../../entities';
 import { sql, type Row } from '../../db/sql';
@@ -33,17 +34,16 @@ export interface SessionToAnalyse {
 }
 
 /**
- * Verdicts for several sessions at once (the detector scores them together). Never throws for bad
- * data: a session the pipeline cannot handle is reported as failed, alone.
+ * Verdicts for several sessions at once, from the served learned detector (ONNX, loaded once per
+ * process; the sessions are scored together). Never throws for bad data: a session the pipeline
+ * cannot handle is reported as failed, alone.
  */
 export async function verdictsFor(sessions: SessionToAnalyse[]): Promise<Verdict[]> {
-  return sessions.map(({ readings, metadata }) => {
-    try {
-      return analyse(readings, { metadata });
-    } catch (err) {
-      return { status: 'failed', message: `Analysis failed: ${(err as Error).message}` };
-    }
-  });
+  const results = await analyseMany(
+    sessions.map((s) => ({ values: s.readings, metadata: s.metadata })),
+    await servedDetector(),
+  );
+  return results.map((r) => (r instanceof Error ? { status: 'failed', message: `Analysis failed: ${r.message}` } : r));
 }
 
 export async function loadReadings(em: EntityManager, tenantId: string, sessionDbId: string): Promise<StoredMeterValue[]> {
@@ -89,16 +89,21 @@ export async function storeVerdicts(em: EntityManager, tenantId: string, verdict
           quality: v.quality,
           analysis_window: v.window,
           detector: v.detector,
+          soc_reconstructed: v.soc?.socReconstructed ?? false,
+          reconstructed_soc: v.soc?.socReconstructed ? v.soc.reconstructedSoc : null,
+          sorc_confidence: v.soc?.sorcConfidence ?? null,
         }
-      : { id: sessionDbId, status: v.status, message: v.message, anomaly_count: 0, quality: 'quality' in v ? v.quality : null },
+      : { id: sessionDbId, status: v.status, message: v.message, anomaly_count: 0, quality: 'quality' in v ? v.quality : null, soc_reconstructed: false },
   );
   await sql(em, `update charging_sessions s set status = r.status, message = r.message, is_anomaly = r.is_anomaly,
         anomaly_score = r.anomaly_score, anomaly_confidence = r.anomaly_confidence, anomaly_count = r.anomaly_count,
         is_incident = case when r.status = 'active' then false end, is_recurring = null,
         analyzed_at = case when r.status = 'active' then now() end, quality = r.quality,
-        analysis_window = r.analysis_window, detector = r.detector, updated_at = now()
+        analysis_window = r.analysis_window, detector = r.detector, soc_reconstructed = r.soc_reconstructed,
+        reconstructed_soc = r.reconstructed_soc, sorc_confidence = r.sorc_confidence, updated_at = now()
        from jsonb_to_recordset(?::jsonb) as r(id uuid, status text, message text, is_anomaly boolean, anomaly_score float8,
-            anomaly_confidence float8, anomaly_count int, quality jsonb, analysis_window jsonb, detector text)
+            anomaly_confidence float8, anomaly_count int, quality jsonb, analysis_window jsonb, detector text,
+            soc_reconstructed boolean, reconstructed_soc jsonb, sorc_confidence float8)
       where s.id = r.id and s.tenant_id = ?`,
     [JSON.stringify(rows), tenantId],
   );

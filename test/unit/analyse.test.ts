@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { analyse } from '../../domain/analysis/analyse';
-import type { AnalysisResult, Anomaly, Detector, RawMeterValue } from '../../domain/analysis/types';
+import { analyse, analyseMany } from '../../domain/analysis/analyse';
+import type { AnalysisResult, Anomaly, BatchDetector, Detector, DetectorInput, RawMeterValue } from '../../domain/analysis/types';
 import { categoryFixtures, cleanFixtures, fixtures, pendingFixtures, simulate, START, stored, toMeterValues } from '../fixtures/sessions';
 
 type Active = Extract<AnalysisResult, { status: 'active' }>;
@@ -151,6 +151,39 @@ describe('analyse', () => {
       const spy: Detector = { name: 'spy', version: '1', detect: (input) => ((seen = input.metadata), []) };
       analyse(values, { detector: spy, metadata: { maxPowerKw: 22 } });
       assert.deepEqual(seen, { maxPowerKw: 22 });
+    });
+  });
+
+  describe('several sessions at once', () => {
+    const ok = stored(toMeterValues(simulate({ count: 41, power: () => 11 })));
+    const poison = stored(toMeterValues(simulate({ count: 42, power: () => 11 })));
+    /** Scores a group in one call, and fails any call that contains the 42-reading session. */
+    const calls: number[] = [];
+    const picky: BatchDetector = {
+      name: 'picky',
+      version: '1',
+      async detectMany(inputs: DetectorInput[]) {
+        calls.push(inputs.length);
+        if (inputs.some((x) => x.window.energy.t.length === 42)) throw new Error('cannot score this one');
+        return inputs.map(() => ({ anomalies: [anomaly('ENERGY_PIT', 0.5, 0.6, 2, 4)] }));
+      },
+    };
+
+    it('scores ready sessions in one call and keeps pending ones out of it', async () => {
+      calls.length = 0;
+      const [a, p, b] = await analyseMany([{ values: ok }, { values: stored([energy('2026-02-27T10:00:00Z', 1)]) }, { values: ok }], picky);
+      assert.deepEqual(calls, [2]);
+      assert.equal(active(a as AnalysisResult).detector, 'picky@1');
+      pending(p as AnalysisResult);
+      assert.deepEqual(active(b as AnalysisResult).anomalies.map((x) => x.bucketRange), [{ startUnit: 2, endUnit: 4 }]);
+    });
+
+    it('fails only the session that breaks the detector', async () => {
+      calls.length = 0;
+      const results = await analyseMany([{ values: ok }, { values: poison }, { values: ok }], picky);
+      assert.deepEqual(calls, [3, 1, 1, 1], 'the batched call, then each session alone');
+      assert.ok(results[1] instanceof Error && /cannot score/.test(results[1].message));
+      for (const i of [0, 2]) assert.equal(active(results[i] as AnalysisResult).isAnomaly, true);
     });
   });
 

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ANOMALY_CATEGORIES } from '../../domain/analysis/types';
 import { iterateCorpus, type SimSession } from '../../domain/simulator';
-import { analyseAsync } from '../../models/analyse-learned';
+import { analyseMany } from '../../domain/analysis/analyse';
 import { prepare, type PreparedSession } from '../../models/corpus';
 import { storedValues } from '../../models/export-dataset';
 import { extractFeatures, FEATURE_COUNT, FEATURE_VERSION, type FeatureMatrix } from '../../models/features';
-import { ARTIFACTS_DIR, OnnxDetector, readCards } from '../../models/onnx-detector';
+import { ARTIFACTS_DIR, OnnxDetector, readCards, servedDetector } from '../../models/onnx-detector';
 import { baseModels } from '../../models/registry';
 
 interface Fixture {
@@ -140,13 +140,17 @@ describe('ONNX parity (onnxruntime-node vs the exporter)', function () {
     }
   });
 
-  it('analyses asynchronously like analyse(), with a SoC overlay only for sessions without SoC', async function () {
-    for (const { fx, s } of fixtures) {
-      const r = await analyseAsync(storedValues(s.sim), { metadata: s.metadata });
-      assert.equal(r.status, 'active', fx.id);
-      if (r.status !== 'active') continue;
+  it('analyses sessions together as it does alone, with a SoC overlay only for sessions without SoC', async function () {
+    const detector = await servedDetector();
+    const inputs = fixtures.map(({ s }) => ({ values: storedValues(s.sim), metadata: s.metadata }));
+    const together = await analyseMany(inputs, detector);
+    for (const [i, { fx, s }] of fixtures.entries()) {
+      const r = together[i];
+      assert.ok(!(r instanceof Error) && r.status === 'active', fx.id);
+      if (r instanceof Error || r.status !== 'active') continue;
       assert.match(r.detector, /^csar-c-2/);
-      if (s.window.soc.t.length >= 2) assert.deepEqual(r.soc, { socReconstructed: false, reconstructedSoc: [], sorcConfidence: null }, fx.id);
+      assert.deepEqual((await analyseMany([inputs[i]], detector))[0], r, `${fx.id}: same verdict alone`);
+      if (s.window.soc.t.length >= 2) assert.equal(r.soc, undefined, fx.id);
       else {
         assert.ok(r.soc && r.soc.socReconstructed && r.soc.reconstructedSoc.length > 0, `${fx.id} SORC overlay`);
         assert.ok(r.soc.sorcConfidence !== null && r.soc.sorcConfidence >= 0 && r.soc.sorcConfidence <= 1);
