@@ -1,4 +1,5 @@
 import type { Orm } from '../db/orm';
+import { servedDetector } from '../models/onnx-detector';
 import { createBatchActivities } from './batches';
 import { createSessionActivities } from './sessions';
 
@@ -8,5 +9,7 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
+  // Load the ONNX models while the worker starts, not on the first session a client is waiting for.
+  servedDetector().catch(() => undefined); // a load error surfaces (and is retried) at first use
   return { ...createSessionActivities(deps.orm), ...createBatchActivities(deps.orm) };
 }
