@@ -54,7 +54,35 @@ function run(binary: string, args: string[], ids: { uid: number; gid: number } |
   });
 }
 
-export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; log?: Logger }): Promise<RunningPostgres> {
+/**
+ * PostgreSQL does not notice when the process that started it dies. A detached shell watches ours:
+ * if it disappears without stopping the server (SIGKILL, a crash, a killed test run), the shell
+ * fast-stops the server and, for a throw-away server, removes its folder. Stopping the server the
+ * normal way ends the watchdog first.
+ */
+function watchdog(pgPid: number, removeDir: string | undefined): ChildProcess {
+  const script = `
+    while kill -0 "$OWNER" 2>/dev/null; do sleep 1; done
+    kill -INT "$PG" 2>/dev/null
+    i=0; while kill -0 "$PG" 2>/dev/null && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done
+    kill -KILL "$PG" 2>/dev/null
+    if [ -n "$REMOVE_DIR" ]; then rm -rf "$REMOVE_DIR"; fi`;
+  const child = spawn('sh', ['-c', script], {
+    detached: true,
+    stdio: 'ignore',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', OWNER: String(process.pid), PG: String(pgPid), REMOVE_DIR: removeDir ?? '' },
+  });
+  child.unref();
+  return child;
+}
+
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  port: number;
+  log?: Logger;
+  /** A throw-away server's folder, removed if our process dies without stopping the server. */
+  removeIfOrphaned?: string;
+}): Promise<RunningPostgres> {
   const bin = await binaries();
   const ids = runAs();
   const log = opts.log;
@@ -86,6 +114,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`postgres exited during start-up (${code}): ${output.slice(-2000)}`)));
   });
+  const guard = watchdog(child.pid!, opts.removeIfOrphaned);
   const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`;
   return {
     urlFor,
@@ -101,7 +130,10 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
       }
     },
     // SIGINT is PostgreSQL's "fast shutdown": it ends sessions, checkpoints and exits with its children.
-    stop: () => stopChild(child, 30_000, 'SIGINT'),
+    stop: () => {
+      guard.kill('SIGKILL');
+      return stopChild(child, 30_000, 'SIGINT');
+    },
   };
 }
 

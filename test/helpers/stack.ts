@@ -43,7 +43,7 @@ async function database(): Promise<string> {
   if (!adminUrl) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evni-test-pg-'));
     fs.chmodSync(dir, 0o755);
-    const pg: RunningPostgres = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: await freePort() });
+    const pg: RunningPostgres = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: await freePort(), removeIfOrphaned: dir });
     stoppers.push(async () => {
       await pg.stop();
       fs.rmSync(dir, { recursive: true, force: true });
