@@ -100,7 +100,7 @@ export const SessionOut = z
     isRecurring: z.boolean().nullable(),
     anomalies: z.array(AnomalyOut),
     analyzedAt: z.string().nullable(),
-    socReconstructed: z.boolean(),
+    socReconstructed: z.boolean().openapi({ description: 'Whether SORC reconstructed the SoC of this session (see reconstructedSoc on GET /v1/sessions/{session_id})' }),
     message: z.string().nullable(),
     stopReason: z.string().nullable(),
     metadata: z.record(z.string(), z.unknown()).nullable(),
@@ -123,8 +123,13 @@ const MeterValueOut = z
 
 export const SessionDetailOut = SessionOut.extend({
   meterValues: z.array(MeterValueOut),
-  reconstructedSoc: z.array(z.object({ timestamp: z.string(), value: z.number() })),
-  sorcConfidence: z.number().nullable(),
+  reconstructedSoc: z
+    .array(z.object({ timestamp: z.string(), value: z.number().openapi({ description: 'SoC in percent (0–100)' }) }))
+    .openapi({
+      description:
+        'SoC estimated by the SORC model for a session that reports no SoC of its own: one point per 15-second bucket with an energy or power reading. An overlay only: never part of the meter values the anomaly detection analyses. Empty when the session has SoC.',
+    }),
+  sorcConfidence: z.number().nullable().openapi({ description: 'Confidence of the reconstruction (0–1); null when reconstructedSoc is empty' }),
   readingCount: z.number().int(),
   dataQuality: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'What normalisation found: duplicates, conflicts, suspicious units, clock issues' }),
 }).openapi('SessionDetailResponse');
