@@ -28,8 +28,9 @@ export const config = {
   /** A session actor with no write for this long closes itself (a later write starts a new run). */
   sessionQuietPeriodMs: int('EVNI_SESSION_QUIET_MS', 6 * 60 * 60 * 1000),
   /** Batches: request size, sessions and readings per batch, and how they are processed. */
-  // Below V8's largest string (~512 MiB): the body is read whole before it is parsed.
-  batchBodyLimitBytes: int('EVNI_BATCH_BODY_LIMIT_BYTES', 256 * 1024 * 1024),
+  // The batch body is parsed as a stream, so this bounds the upload, not the API's memory: 2 GiB
+  // fits the largest batch (100,000 sessions of 96 readings are about 1 GB of JSON).
+  batchBodyLimitBytes: int('EVNI_BATCH_BODY_LIMIT_BYTES', 2 * 1024 * 1024 * 1024),
   maxBatchSessions: int('EVNI_MAX_BATCH_SESSIONS', 100_000),
   maxBatchReadings: int('EVNI_MAX_BATCH_READINGS', 10_000_000),
   batchChunkSize: int('EVNI_BATCH_CHUNK_SIZE', 200),

@@ -1,5 +1,6 @@
 // One route definition serves three purposes: the Koa handler, request validation, and the
 // OpenAPI document. Auth, tenancy, body parsing, alias handling and error shapes live here once.
+import type { IncomingMessage } from 'node:http';
 import type { ParameterizedContext } from 'koa';
 import type { Logger } from 'pino';
 import getRawBody from 'raw-body';
@@ -30,8 +31,10 @@ export interface HandlerInput<P, Q, B, A> {
   log: Logger;
   requestId: string;
   headers: Record<string, string | string[] | undefined>;
-  /** The request body as received (for hashing), when the route has a body. */
+  /** The request body as received (for hashing), when the route has a body (not with `streamBody`). */
   rawBody: string | undefined;
+  /** With `streamBody`: the request itself, unread; the handler parses it and enforces the limit. */
+  bodyStream: IncomingMessage | undefined;
 }
 
 export interface HandlerResult {
@@ -53,6 +56,11 @@ export interface RouteSpec<P extends Obj = Obj, Q extends Obj = Obj, B extends z
   body?: B;
   /** Overrides the default request body limit (batches are larger than anything else). */
   bodyLimitBytes?: (config: AppDeps['config']) => number;
+  /**
+   * The handler reads the body itself as a stream (`body` then only documents it): for bodies too
+   * large to hold in memory. The Content-Type and a declared Content-Length are checked here.
+   */
+  streamBody?: boolean;
   responses: Record<number, { description: string; schema?: z.ZodTypeAny }>;
   handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>, Auth>) => Promise<HandlerResult>;
 }
@@ -134,6 +142,38 @@ async function readJsonBody(ctx: ParameterizedContext, limit: number): Promise<{
   }
 }
 
+/** How much more of a body that is already over the limit is read (and thrown away) before answering. */
+const DISCARD_AFTER_413 = 64 * 1024 * 1024;
+
+/**
+ * Reads and throws away what is left of a streamed body that a handler stopped reading (a 4xx
+ * found mid-body) before the answer goes out: HTTP/1.1 clients often read the answer only once
+ * they have sent everything, and a connection with unread bytes cannot be kept alive. Past
+ * `budget` more bytes the connection is closed after the answer instead.
+ */
+async function discardRest(ctx: ParameterizedContext, stream: IncomingMessage, budget: number): Promise<void> {
+  if (stream.readableEnded || stream.destroyed) return;
+  await new Promise<void>((resolve) => {
+    let bytes = 0;
+    const done = () => {
+      stream.off('data', onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes <= budget) return;
+      ctx.set('Connection', 'close');
+      stream.pause();
+      done();
+    };
+    stream.on('data', onData);
+    stream.once('end', done);
+    stream.once('close', done);
+    stream.once('error', done);
+    stream.resume();
+  });
+}
+
 export function toKoaHandler(spec: RouteSpec, deps: AppDeps) {
   return async (ctx: ParameterizedContext) => {
     const em = deps.orm.em.fork();
@@ -153,23 +193,46 @@ export function toKoaHandler(spec: RouteSpec, deps: AppDeps) {
     const query = spec.query ? validate(spec.query, camelizeKeys(ctx.query), 'query') : {};
     let body: unknown;
     let rawBody: string | undefined;
-    if (spec.body) {
+    let bodyStream: IncomingMessage | undefined;
+    if (spec.body && spec.streamBody) {
+      const limit = spec.bodyLimitBytes?.(deps.config) ?? deps.config.bodyLimitBytes;
+      const type = ctx.request.type;
+      // The unread body is discarded (not left on the socket), so the client gets this answer.
+      if (type && type !== 'application/json' && !type.endsWith('+json')) {
+        await discardRest(ctx, ctx.req, limit);
+        throw new HttpError(415, `Unsupported Content-Type "${type}": send application/json`);
+      }
+      if (ctx.request.length > limit) {
+        await discardRest(ctx, ctx.req, DISCARD_AFTER_413);
+        throw new HttpError(413, `Request body exceeds the limit of ${limit} bytes`);
+      }
+      bodyStream = ctx.req;
+    } else if (spec.body) {
       const read = await readJsonBody(ctx, spec.bodyLimitBytes?.(deps.config) ?? deps.config.bodyLimitBytes);
       rawBody = read.raw;
       body = validate(spec.body, camelizeKeys(read.json ?? {}), 'body');
     }
-    const result = await spec.handler({
-      params,
-      query,
-      body,
-      em,
-      auth: auth as Auth,
-      deps,
-      log: ctx.state.log as Logger,
-      requestId: ctx.state.requestId as string,
-      headers: ctx.headers,
-      rawBody,
-    });
+    const result = await spec
+      .handler({
+        params,
+        query,
+        body,
+        em,
+        auth: auth as Auth,
+        deps,
+        log: ctx.state.log as Logger,
+        requestId: ctx.state.requestId as string,
+        headers: ctx.headers,
+        rawBody,
+        bodyStream,
+      })
+      .catch(async (err: unknown) => {
+        if (bodyStream) {
+          const limit = spec.bodyLimitBytes?.(deps.config) ?? deps.config.bodyLimitBytes;
+          await discardRest(ctx, bodyStream, err instanceof HttpError && err.status === 413 ? DISCARD_AFTER_413 : limit);
+        }
+        throw err;
+      });
     ctx.status = result.status ?? 200;
     ctx.body = result.body;
   };

@@ -48,19 +48,26 @@ export const BatchSchema = new EntitySchema<Batch>({
 });
 
 /**
- * One session of a batch, staged with its readings until a chunk activity processes it. `idx` is
- * its position in the request; (batch, idx) is the key that makes processing exactly-once.
+ * One session of a batch, staged at submit until a chunk activity processes it. `idx` is its
+ * position in the request; (batch, idx) is the key that makes processing exactly-once. Its readings
+ * are COPYed at submit straight into meter_values under `stagedId`, a session id that no
+ * charging_sessions row has yet (so no query finds them); the chunk either creates the session
+ * with that id or, for an existing session, re-points the readings to it.
  */
 export class BatchItem {
   batch!: Batch;
   idx!: number;
   tenant!: Tenant;
   sessionId!: string;
-  /**
-   * Session fields and readings as validated, as JSON text (not jsonb: it is written once and read
-   * once, so PostgreSQL need not parse or compress it); cleared once processed.
-   */
-  payload!: string | null;
+  stationId!: string;
+  connectorId: string | null = null;
+  evseId: string | null = null;
+  metadata: Record<string, unknown> | null = null;
+  clientStatus: string | null = null;
+  stopReason: string | null = null;
+  /** Readings the item carried (> 0 replaces the session's readings, as POST does). */
+  readingCount!: number;
+  stagedId!: string;
   state: 'pending' | 'done' | 'failed' = 'pending';
   message: string | null = null;
   sessionDbId: string | null = null;
@@ -75,7 +82,14 @@ export const BatchItemSchema = new EntitySchema<BatchItem>({
     idx: { type: 'integer', primary: true },
     tenant: { kind: 'm:1', entity: () => Tenant, deleteRule: 'cascade', index: false },
     sessionId: { type: 'string', length: 200 },
-    payload: { type: 'text', nullable: true },
+    stationId: { type: 'string', length: 200 },
+    connectorId: { type: 'string', length: 100, nullable: true },
+    evseId: { type: 'string', length: 200, nullable: true },
+    metadata: { type: 'json', nullable: true },
+    clientStatus: { type: 'string', length: 16, nullable: true },
+    stopReason: { type: 'string', length: 100, nullable: true },
+    readingCount: { type: 'integer' },
+    stagedId: { type: 'uuid' },
     state: { type: 'string', length: 16 },
     message: { type: 'text', nullable: true },
     sessionDbId: { type: 'uuid', nullable: true },

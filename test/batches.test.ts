@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import pino from 'pino';
+import { listen } from '../api/server';
+import { config } from '../config';
 import { categoryFixtures, cleanFixtures, pendingFixtures } from './fixtures/sessions';
 import { call, newTenant } from './helpers/http';
 import { stack } from './helpers/stack';
@@ -18,6 +22,51 @@ async function completed(key: string, batchId: string, query = '') {
     return res.body.status === 'completed' ? res.body : undefined;
   });
 }
+
+/**
+ * POSTs a batch body as a chunked stream of `pieces` (no Content-Length), each written on its own
+ * turn of the event loop, as a client streaming a file would.
+ */
+async function postStreamed(baseUrl: string, key: string, pieces: (string | Buffer)[], headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; body: any }>((resolve, reject) => {
+    const req = http.request(`${baseUrl}/v1/sessions/batch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
+    });
+    let i = 0;
+    const next = () => {
+      if (i === pieces.length) return req.end();
+      const ok = req.write(pieces[i++]);
+      if (ok) setImmediate(next);
+      else req.once('drain', next);
+    };
+    next();
+  });
+}
+
+/** A body cut into pieces of odd sizes (so sessions straddle them). */
+const pieces = (body: string, size = 8191) => {
+  const buf = Buffer.from(body);
+  const out: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += size) out.push(buf.subarray(i, i + size));
+  return out;
+};
+
+const streamSessions = (n: number, prefix: string, readings = 12) =>
+  Array.from({ length: n }, (_, i) => ({
+    sessionId: `${prefix}-${i}`,
+    chargingStationId: `CP-${prefix}-${i % 11}`,
+    connectorId: i % 3,
+    metadata: i % 100 === 0 ? { note: 'ünïcödé ✓ "quoted"\tab\t', maxPowerKw: 11 } : undefined,
+    meterValues: Array.from({ length: readings }, (_, k) => kwh(k * 5, k * 0.9)),
+  }));
 
 async function count(sql: string, params: unknown[]) {
   const rows = await stack().orm.em.getConnection().execute(sql, params);
@@ -151,5 +200,143 @@ describe('batches', function () {
     assert.equal(done.results.length, 50);
     assert.equal(await count(`select count(*) n from meter_values m join charging_sessions s on s.id = m.session_id where s.tenant_id = ? and s.session_id like 'b-many-%'`, [tenantId]), 450 * 12);
     assert.equal(await count(`select count(*) n from batch_items where batch_id = ? and state = 'done' and processed_at is not null`, [res.body.batchId]), 450);
+  });
+
+  describe('streamed bodies', () => {
+    const stored = async () => ({
+      batches: await count('select count(*) n from batches where tenant_id = ?', [tenantId]),
+      items: await count('select count(*) n from batch_items where tenant_id = ?', [tenantId]),
+      sessions: await count('select count(*) n from charging_sessions where tenant_id = ?', [tenantId]),
+      readings: await count('select count(*) n from meter_values where tenant_id = ?', [tenantId]),
+    });
+
+    it('a large streamed batch: every session staged and processed once, readings stored once', async () => {
+      const before = await stored();
+      const sessions = streamSessions(3000, 'st');
+      const res = await postStreamed(stack().apiUrl, key, pieces(JSON.stringify({ sessions })));
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.totalSessions, 3000);
+      const done = await completed(key, res.body.batchId, '?pageSize=100&page=30');
+      assert.equal(done.processedSessions, 3000);
+      assert.deepEqual(done.results.map((r: { sessionId: string }) => r.sessionId).slice(-2), ['st-2998', 'st-2999']);
+      const after = await stored();
+      assert.equal(after.sessions - before.sessions, 3000);
+      assert.equal(after.readings - before.readings, 3000 * 12, 'each reading stored once (none left staged)');
+      const one = await call('GET', '/v1/sessions/st-100', { key });
+      assert.equal(one.body.connectorId, '1');
+      assert.deepEqual(one.body.metadata, sessions[100].metadata);
+      assert.deepEqual(one.body.meterValues.map((m: { value: number }) => m.value), sessions[100].meterValues.map((m) => m.value));
+      const [row] = await stack().orm.em.getConnection().execute(
+        `select s.reading_count, s.next_seq, s.started_at, s.ended_at from charging_sessions s where s.tenant_id = ? and s.session_id = 'st-100'`,
+        [tenantId],
+      );
+      assert.equal(row.reading_count, 12);
+      assert.equal(row.next_seq, 12);
+      assert.equal(new Date(row.started_at).toISOString(), new Date(sessions[100].meterValues[0].timestamp).toISOString());
+      assert.equal(new Date(row.ended_at).toISOString(), new Date(sessions[100].meterValues[11].timestamp).toISOString());
+    });
+
+    it('a bad session deep inside a streamed body: 422 naming its index, and nothing stored', async () => {
+      const before = await stored();
+      const sessions = streamSessions(2500, 'deep');
+      sessions[2345].meterValues[7] = { ...sessions[2345].meterValues[7], unit: 'furlongs' };
+      const res = await postStreamed(stack().apiUrl, key, pieces(JSON.stringify({ sessions })));
+      assert.equal(res.status, 422, JSON.stringify(res.body));
+      assert.deepEqual(res.body.errors[0].loc, ['body', 'sessions', 2345, 'meterValues', 7, 'unit']);
+      assert.match(res.body.detail, /sessions\.2345\.meterValues\.7\.unit/);
+      // A schema error and a duplicate id deep inside, too.
+      const shape = streamSessions(1200, 'deep-shape');
+      (shape[1100] as any).chargingStationId = 7;
+      const r2 = await postStreamed(stack().apiUrl, key, pieces(JSON.stringify({ sessions: shape })));
+      assert.equal(r2.status, 422);
+      assert.deepEqual(r2.body.errors[0].loc, ['body', 'sessions', 1100, 'chargingStationId']);
+      const dup = streamSessions(1200, 'deep-dup');
+      dup[1150].sessionId = dup[3].sessionId;
+      const r3 = await postStreamed(stack().apiUrl, key, pieces(JSON.stringify({ sessions: dup })));
+      assert.equal(r3.status, 422);
+      assert.deepEqual(r3.body.errors[0].loc, ['body', 'sessions', 1150, 'sessionId']);
+      // Malformed JSON late in the body is a 400.
+      const text = JSON.stringify({ sessions: streamSessions(1200, 'deep-json') });
+      for (const [from, to] of [
+        ['},{"sessionId":"deep-json-1001"', '},,{"sessionId":"deep-json-1001"'], // between sessions
+        ['"deep-json-1100",', '"deep-json-1100",,'], // inside one
+      ]) {
+        assert.ok(text.includes(from));
+        const r4 = await postStreamed(stack().apiUrl, key, pieces(text.replace(from, to)));
+        assert.equal(r4.status, 400, JSON.stringify(r4.body));
+        assert.match(r4.body.detail, /Malformed JSON/);
+      }
+      // The body's own shape.
+      assert.equal((await postStreamed(stack().apiUrl, key, ['[1, 2]'])).status, 422);
+      const notArray = await postStreamed(stack().apiUrl, key, ['{"sessions": {}}']);
+      assert.deepEqual(notArray.body.errors[0].loc, ['body', 'sessions']);
+      const missing = await postStreamed(stack().apiUrl, key, ['{}']);
+      assert.deepEqual(missing.body.errors[0].loc, ['body', 'sessions']);
+      assert.deepEqual(await stored(), before);
+    });
+
+    it('Idempotency-Key with streamed bodies: the same bytes in other pieces are the same batch, other bytes a 409', async () => {
+      const body = JSON.stringify({ sessions: streamSessions(800, 'st-idem') });
+      const headers = { 'idempotency-key': `st-idem-${Date.now()}` };
+      const [a, b] = await Promise.all([postStreamed(stack().apiUrl, key, pieces(body, 4099), headers), postStreamed(stack().apiUrl, key, pieces(body, 65536), headers)]);
+      assert.equal(a.status, 200, JSON.stringify(a.body));
+      assert.equal(b.status, 200, JSON.stringify(b.body));
+      assert.equal(a.body.batchId, b.body.batchId);
+      await completed(key, a.body.batchId);
+      const other = await postStreamed(stack().apiUrl, key, pieces(body.replace('st-idem-0"', 'st-idem-x"')), headers);
+      assert.equal(other.status, 409);
+      assert.equal(await count('select count(*) n from batches where tenant_id = ? and idempotency_key = ?', [tenantId, headers['idempotency-key']]), 1);
+    });
+
+    it('a body over the batch limit is a 413 (declared or streamed), and nothing is stored', async () => {
+      const api = await listen(
+        { orm: stack().orm, temporal: stack().env.client, config: { ...config, taskQueue: stack().taskQueue, batchBodyLimitBytes: 100_000 }, logger: pino({ level: 'silent' }) },
+        0,
+        '127.0.0.1',
+      );
+      try {
+        const before = await stored();
+        const body = JSON.stringify({ sessions: streamSessions(300, 'st-big') });
+        assert.ok(body.length > 100_000);
+        const streamed = await postStreamed(api.url, key, pieces(body, 1000));
+        assert.equal(streamed.status, 413, JSON.stringify(streamed.body));
+        assert.match(streamed.body.detail, /limit of 100000 bytes/);
+        const declared = await fetch(`${api.url}/v1/sessions/batch`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+        assert.equal(declared.status, 413);
+        const small = await postStreamed(api.url, key, pieces(JSON.stringify({ sessions: streamSessions(5, 'st-small') }), 100));
+        assert.equal(small.status, 200, 'under the limit is fine');
+        await completed(key, small.body.batchId);
+        const after = await stored();
+        assert.equal(after.batches, before.batches + 1);
+        assert.equal(after.sessions, before.sessions + 5);
+      } finally {
+        await new Promise((r) => api.server.close(r));
+      }
+    });
+
+    it('a batch item without readings keeps the existing session\'s readings; one with readings replaces them after its seq', async () => {
+      await call('POST', '/v1/sessions', { key, body: { sessionId: 'st-keep', chargingStationId: 'CP-K', meterValues: [kwh(0, 0), kwh(1, 0.1), kwh(2, 0.2)] } });
+      await call('POST', '/v1/sessions', { key, body: { sessionId: 'st-repl', chargingStationId: 'CP-K', meterValues: [kwh(0, 0), kwh(1, 0.1), kwh(2, 0.2)] } });
+      const res = await postStreamed(stack().apiUrl, key, [
+        JSON.stringify({ sessions: [
+          { sessionId: 'st-keep', chargingStationId: 'CP-K', evseId: 'E-1' },
+          { sessionId: 'st-repl', chargingStationId: 'CP-K', meterValues: [kwh(10, 1), kwh(11, 1.2), kwh(12, 1.4), kwh(13, 1.6)] },
+        ] }),
+      ]);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      await completed(key, res.body.batchId);
+      const keep = await call('GET', '/v1/sessions/st-keep', { key });
+      assert.equal(keep.body.meterValues.length, 3);
+      assert.equal(keep.body.evseId, 'E-1');
+      const rows = await stack().orm.em.getConnection().execute(
+        `select m.seq, m.value from meter_values m join charging_sessions s on s.id = m.session_id where s.tenant_id = ? and s.session_id = 'st-repl' order by m.seq`,
+        [tenantId],
+      );
+      assert.deepEqual(rows.map((r: any) => r.seq), [3, 4, 5, 6], 'seq continues after the replaced readings');
+      assert.deepEqual(rows.map((r: any) => r.value), [1, 1.2, 1.4, 1.6]);
+      // The session actor appends after them.
+      assert.equal((await call('PATCH', '/v1/sessions/st-repl', { key, body: { meterValues: [kwh(14, 1.8)] } })).status, 200);
+      assert.equal((await call('GET', '/v1/sessions/st-repl', { key })).body.meterValues.length, 5);
+    });
   });
 });

@@ -4,7 +4,7 @@ import { SessionCreate, SessionOut } from './sessions';
 import { z } from '../zod';
 
 /** A batch item is a create request; the older reference's `charging_point_id` names the station. */
-const BatchSessionItem = z.preprocess(
+export const BatchSessionItem = z.preprocess(
   (v) => {
     if (v && typeof v === 'object' && !('chargingStationId' in v) && 'chargingPointId' in v) {
       const { chargingPointId, ...rest } = v as Record<string, unknown>;
@@ -15,6 +15,7 @@ const BatchSessionItem = z.preprocess(
   SessionCreate,
 );
 
+/** Documents the body; the route reads it as a stream and checks each session with BatchSessionItem. */
 export const BatchSubmit = z
   .object({
     sessions: z

@@ -7,6 +7,7 @@ import { Migration20261124222500 } from './Migration20261124222500_batch_payload
 import { Migration20261124224500 } from './Migration20261124224500_meter_values_without_fks';
 import { Migration20261124225122 } from './Migration20261124225122_models';
 import { Migration20261124233934 } from './Migration20261124233934_sorc_overlay';
+import { Migration20261125001000 } from './Migration20261125001000_batch_items_staged_readings';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
@@ -16,4 +17,5 @@ export const migrationsList = [
   { name: 'Migration20261124224500_meter_values_without_fks', class: Migration20261124224500 },
   { name: 'Migration20261124225122_models', class: Migration20261124225122 },
   { name: 'Migration20261124233934_sorc_overlay', class: Migration20261124233934 },
+  { name: 'Migration20261125001000_batch_items_staged_readings', class: Migration20261125001000 },
 ];

@@ -1,12 +1,16 @@
-// Batches: a submit stages every session of the request in PostgreSQL (never in workflow inputs),
-// and chunk activities process the staged sessions set-based, one transaction per chunk. A chunk
-// commits its sessions, verdicts, item states and the batch counters together, so a retried or
-// re-run chunk can never process a session twice.
-import { createHash } from 'node:crypto';
+// Batches: a submit stages every session of the request in PostgreSQL (never in workflow inputs)
+// as the body streams in, its readings written once, straight into meter_values; chunk activities
+// process the staged sessions set-based, one transaction per chunk. A chunk commits its sessions,
+// verdicts, item states and the batch counters together, so a retried or re-run chunk can never
+// process a session twice.
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Knex } from '@mikro-orm/knex';
+import type { Client as PgClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { RawMeterValue, StoredMeterValue } from '../analysis/types';
-import { copyRows, sql, type Row } from '../../db/sql';
-import { loadReadings, storeVerdicts, verdictsFor, type SessionToAnalyse } from '../sessions/analysis';
+import { sql } from '../../db/sql';
+import { storeVerdicts, uuidArray, verdictsFor, type SessionToAnalyse } from '../sessions/analysis';
 
 export interface BatchSessionInput {
   sessionId: string;
@@ -19,111 +23,227 @@ export interface BatchSessionInput {
   stopReason?: string | null;
 }
 
-const STAGE_CHUNK = 500;
-
-/** Identifies a request body for Idempotency-Key checks (the bytes as sent). */
-export const hashRequest = (raw: string) => createHash('sha256').update(raw).digest('hex');
+/** Sessions per COPY group at submit: large enough to amortise a round trip, small enough to bound memory. */
+export const STAGE_GROUP = 500;
 
 export type SubmitResult =
   | { kind: 'created' | 'existing'; batchId: string; totalSessions: number; status: string }
   | { kind: 'conflict' };
 
 /**
- * Stages a batch in one transaction. With an idempotency key, a second submit returns the first
- * batch (same body) or a conflict (different body); concurrent submits with one key create one batch.
+ * Serialises submits that share an Idempotency-Key (held until the submit's transaction ends) and
+ * returns the batch that key created before, if any.
  */
+export async function lockIdempotencyKey(
+  tem: EntityManager,
+  tenantId: string,
+  key: string,
+): Promise<{ batchId: string; requestHash: string; totalSessions: number; status: string } | undefined> {
+  await sql(tem, 'select pg_advisory_xact_lock(hashtext(?))', [`${tenantId}:${key}`]);
+  const [existing] = await sql(tem, 'select id, request_hash, total_sessions, status from batches where tenant_id = ? and idempotency_key = ?', [tenantId, key]);
+  return existing && { batchId: existing.id, requestHash: existing.request_hash, totalSessions: existing.total_sessions, status: existing.status };
+}
+
+/** The batch row; its totals and request hash are set by `completeStaging` once the body has been read. */
+export async function createBatch(tem: EntityManager, tenantId: string, idempotencyKey: string | null): Promise<string> {
+  const [batch] = await sql(
+    tem,
+    `insert into batches (id, tenant_id, status, total_sessions, total_readings, processed_sessions, failed_sessions, idempotency_key, request_hash, created_at)
+     values (gen_random_uuid(), ?, 'pending', 0, 0, 0, 0, ?, '', now()) returning id`,
+    [tenantId, idempotencyKey],
+  );
+  return batch.id as string;
+}
+
+export async function completeStaging(tem: EntityManager, batchId: string, totals: { sessions: number; readings: number; requestHash: string }): Promise<void> {
+  await sql(tem, 'update batches set total_sessions = ?, total_readings = ?, request_hash = ? where id = ?', [totals.sessions, totals.readings, totals.requestHash, batchId]);
+}
+
+/** A value in PostgreSQL's COPY text format. */
+function field(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  const s = typeof v === 'string' ? v : String(v);
+  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : s;
+}
+
+const ITEM_COLUMNS = 'batch_id, idx, tenant_id, session_id, station_id, connector_id, evse_id, metadata, client_status, stop_reason, reading_count, staged_id, state';
+const READING_COLUMNS = 'tenant_id, session_id, seq, timestamp, value, measurand, unit, phase, location, context, format, multiplier, reconstructed';
+
+async function copyText(tem: EntityManager, table: string, columns: string, text: string): Promise<void> {
+  if (text.length === 0) return;
+  const trx = tem.getTransactionContext() as (Knex.Transaction & { client: { acquireConnection(): Promise<PgClient> } }) | undefined;
+  if (!trx) throw new Error('copyText must run inside a transaction');
+  // Inside a transaction, knex's client hands out the transaction's own connection.
+  const connection = await trx.client.acquireConnection();
+  const stream = connection.query(copyFrom(`copy ${table} (${columns}) from stdin`));
+  await new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+    stream.end(text);
+  });
+}
+
+/**
+ * Stages a batch's sessions while the body is still arriving, inside the submit's transaction (a
+ * rejected batch rolls back whole). Each group of sessions is two COPYs: the items, and their
+ * readings straight into meter_values in final shape under each item's staged session id. A
+ * group's COPY runs while the caller parses the next group; at most one is in flight.
+ */
+export class BatchStager {
+  private items: string[] = [];
+  private readings: string[] = [];
+  private inFlight: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  /** ms the caller spent waiting for PostgreSQL (the rest of the COPY time overlapped parsing). */
+  waitMs = 0;
+  sessions = 0;
+  totalReadings = 0;
+
+  constructor(
+    private readonly tem: EntityManager,
+    private readonly tenantId: string,
+    private readonly batchId: string,
+  ) {}
+
+  /** Adds a validated session; returns true when a group is full and `flush` should be awaited. */
+  add(idx: number, s: BatchSessionInput): boolean {
+    const stagedId = randomUUID();
+    const t = this.tenantId;
+    this.items.push(
+      `${this.batchId}\t${idx}\t${t}\t${field(s.sessionId)}\t${field(s.chargingStationId)}\t${field(s.connectorId)}\t${field(s.evseId)}\t` +
+        `${s.metadata == null ? '\\N' : field(JSON.stringify(s.metadata))}\t${field(s.status)}\t${field(s.stopReason)}\t${s.meterValues.length}\t${stagedId}\tpending\n`,
+    );
+    const mv = s.meterValues;
+    let text = '';
+    for (let k = 0; k < mv.length; k++) {
+      const m = mv[k];
+      text +=
+        `${t}\t${stagedId}\t${k}\t${field(m.timestamp)}\t${m.value}\t${field(m.measurand)}\t${field(m.unit)}\t${field(m.phase)}\t` +
+        `${field(m.location)}\t${field(m.context)}\t${field(m.format)}\t${field(m.multiplier)}\t${m.reconstructed ? 't' : 'f'}\n`;
+    }
+    this.readings.push(text);
+    this.sessions++;
+    this.totalReadings += mv.length;
+    return this.items.length >= STAGE_GROUP;
+  }
+
+  /** Waits for the previous group's COPY, then starts this group's without waiting for it. */
+  async flush(): Promise<void> {
+    await this.settle();
+    const items = this.items.join('');
+    const readings = this.readings.join('');
+    this.items = [];
+    this.readings = [];
+    this.inFlight = (async () => {
+      await copyText(this.tem, 'batch_items', ITEM_COLUMNS, items);
+      await copyText(this.tem, 'meter_values', READING_COLUMNS, readings);
+    })().catch((err) => {
+      this.failure = err;
+    });
+  }
+
+  /** Stages what is left and waits for every COPY. */
+  async finish(): Promise<void> {
+    if (this.items.length > 0) await this.flush();
+    await this.settle();
+  }
+
+  /** Waits for the COPY in flight without staging more (before a rollback: the connection must be idle). */
+  async abort(): Promise<void> {
+    this.items = [];
+    this.readings = [];
+    await this.inFlight;
+  }
+
+  private async settle(): Promise<void> {
+    const t = performance.now();
+    await this.inFlight;
+    this.waitMs += performance.now() - t;
+    if (this.failure) throw this.failure;
+  }
+}
+
+/** Stages sessions already in memory and validated (in-process callers; the API streams instead). */
 export async function stageBatch(
   em: EntityManager,
   input: { tenantId: string; sessions: BatchSessionInput[]; idempotencyKey: string | null; requestHash: string },
 ): Promise<SubmitResult> {
   return em.transactional(async (tem) => {
     if (input.idempotencyKey) {
-      // Serialise submits that share a key, so the check below and the insert cannot interleave.
-      await sql(tem, 'select pg_advisory_xact_lock(hashtext(?))', [`${input.tenantId}:${input.idempotencyKey}`]);
-      const [existing] = await sql(tem, 'select id, request_hash, total_sessions, status from batches where tenant_id = ? and idempotency_key = ?', [
-        input.tenantId,
-        input.idempotencyKey,
-      ]);
-      if (existing) {
-        if (existing.request_hash !== input.requestHash) return { kind: 'conflict' as const };
-        return { kind: 'existing' as const, batchId: existing.id, totalSessions: existing.total_sessions, status: existing.status };
-      }
+      const existing = await lockIdempotencyKey(tem, input.tenantId, input.idempotencyKey);
+      if (existing && existing.requestHash !== input.requestHash) return { kind: 'conflict' as const };
+      if (existing) return { kind: 'existing' as const, batchId: existing.batchId, totalSessions: existing.totalSessions, status: existing.status };
     }
-    const totalReadings = input.sessions.reduce((n, s) => n + s.meterValues.length, 0);
-    const [batch] = await sql(
-      tem,
-      `insert into batches (id, tenant_id, status, total_sessions, total_readings, processed_sessions, failed_sessions, idempotency_key, request_hash, created_at)
-       values (gen_random_uuid(), ?, 'pending', ?, ?, 0, 0, ?, ?, now()) returning id`,
-      [input.tenantId, input.sessions.length, totalReadings, input.idempotencyKey, input.requestHash],
-    );
-    for (let from = 0; from < input.sessions.length; from += STAGE_CHUNK) {
-      const items = input.sessions.slice(from, from + STAGE_CHUNK).map((s, i) => ({ idx: from + i, session_id: s.sessionId, payload: s }));
-      // json (not jsonb) is only checked, not converted; a nested object read as text is its JSON.
-      await sql(
-        tem,
-        `insert into batch_items (batch_id, idx, tenant_id, session_id, payload, state)
-         select ?, r.idx, ?, r.session_id, r.payload, 'pending' from json_to_recordset(?::json) as r(idx int, session_id text, payload text)`,
-        [batch.id, input.tenantId, JSON.stringify(items)],
-      );
-    }
-    return { kind: 'created' as const, batchId: batch.id as string, totalSessions: input.sessions.length, status: 'pending' };
+    const batchId = await createBatch(tem, input.tenantId, input.idempotencyKey);
+    const stager = new BatchStager(tem, input.tenantId, batchId);
+    for (const [i, s] of input.sessions.entries()) if (stager.add(i, s)) await stager.flush();
+    await stager.finish();
+    await completeStaging(tem, batchId, { sessions: stager.sessions, readings: stager.totalReadings, requestHash: input.requestHash });
+    return { kind: 'created' as const, batchId, totalSessions: stager.sessions, status: 'pending' };
   });
 }
 
 /** Removes a staged batch whose workflow could not be started (nothing of it was processed). */
 export async function discardBatch(em: EntityManager, tenantId: string, batchId: string): Promise<void> {
-  await sql(em, `delete from batches where id = ? and tenant_id = ? and status = 'pending'`, [batchId, tenantId]);
+  await em.transactional(async (tem) => {
+    await dropStagedReadings(tem, batchId);
+    await sql(tem, `delete from batches where id = ? and tenant_id = ? and status = 'pending'`, [batchId, tenantId]);
+  });
+}
+
+/** Staged readings of items no chunk will process any more. */
+async function dropStagedReadings(tem: EntityManager, batchId: string): Promise<void> {
+  await sql(tem, `delete from meter_values m using batch_items b where b.batch_id = ? and b.state = 'pending' and m.session_id = b.staged_id`, [batchId]);
 }
 
 export interface ChunkResult {
   processed: number;
   failed: number;
   skipped: number;
-  /** Where the chunk's time went, in ms: upserts + reading copy, analysis, verdicts + counters. */
+  /** Where the chunk's time went, in ms: sessions + readings, analysis, verdicts + counters. */
   timings?: { writeMs: number; analyseMs: number; verdictMs: number };
 }
 
 /**
- * Processes the still-pending sessions with idx in [from, to): upserts stations and sessions
- * (POST semantics: carried readings replace stored ones), copies readings from the staged JSON,
- * analyses in memory and stores verdicts — all in one transaction.
+ * Processes the still-pending sessions with idx in [from, to), all in one transaction: upserts
+ * stations, sessions and connectors from the staged items (POST semantics), hands the staged
+ * readings to their sessions, analyses and stores verdicts. A new session is created with the
+ * item's staged id, so its readings are already in place; an existing one (POST of a known
+ * session id) has its readings replaced by re-pointing the staged ones after its own.
  */
 export async function processChunk(em: EntityManager, tenantId: string, batchId: string, from: number, to: number): Promise<ChunkResult> {
   return em.transactional(async (tem) => {
     const exec = (query: string, params: unknown[]) => sql(tem, query, params);
     const items = await exec(
-      `select idx, session_id, payload from batch_items where batch_id = ? and tenant_id = ? and idx >= ? and idx < ? and state = 'pending'
-        order by idx for update`,
+      `select idx, session_id, staged_id, reading_count from batch_items
+        where batch_id = ? and tenant_id = ? and idx >= ? and idx < ? and state = 'pending' order by idx for update`,
       [batchId, tenantId, from, to],
     );
     if (items.length === 0) return { processed: 0, failed: 0, skipped: to - from };
-    const inputs = items.map((r) => JSON.parse(r.payload as string) as BatchSessionInput);
     const t0 = performance.now();
+    const range = [batchId, from, to];
+    const pending = `b.batch_id = ? and b.idx >= ? and b.idx < ? and b.state = 'pending'`;
 
-    const stations = await exec(
+    await exec(
       `insert into charging_stations (id, tenant_id, station_id, created_at)
-       select gen_random_uuid(), ?, x, now() from jsonb_array_elements_text(?::jsonb) as x
-       on conflict (tenant_id, station_id) do update set station_id = excluded.station_id returning id, station_id`,
-      [tenantId, JSON.stringify([...new Set(inputs.map((s) => s.chargingStationId))])],
+       select gen_random_uuid(), ?, x.station_id, now() from (select distinct b.station_id from batch_items b where ${pending}) x
+       order by x.station_id
+       on conflict (tenant_id, station_id) do nothing`,
+      [tenantId, ...range],
     );
-    const stationIds = new Map(stations.map((r) => [r.station_id as string, r.id as string]));
-    const sessionRows = inputs.map((s) => ({
-      session_id: s.sessionId,
-      station_db_id: stationIds.get(s.chargingStationId),
-      connector_id: s.connectorId ?? null,
-      evse_id: s.evseId ?? null,
-      metadata: s.metadata ?? null,
-      client_status: s.status ?? null,
-      stop_reason: s.stopReason ?? null,
-    }));
     // Upsert locks each session row until commit: a live session actor's writes wait for the chunk.
+    // The stats of a session that carries readings are those of its staged readings (they replace).
     const sessions = await exec(
       `insert into charging_sessions as s (id, tenant_id, session_id, station_id, connector_id, evse_id, metadata, client_status, stop_reason,
-           status, anomaly_count, soc_reconstructed, reading_count, next_seq, created_at, updated_at)
-       select gen_random_uuid(), ?, r.session_id, r.station_db_id, r.connector_id, r.evse_id, r.metadata, r.client_status, r.stop_reason,
-           'pending', 0, false, 0, 0, now(), now()
-         from jsonb_to_recordset(?::jsonb) as r(session_id text, station_db_id uuid, connector_id text, evse_id text, metadata jsonb,
-              client_status text, stop_reason text)
+           status, anomaly_count, soc_reconstructed, reading_count, next_seq, started_at, ended_at, created_at, updated_at)
+       select b.staged_id, b.tenant_id, b.session_id, st.id, b.connector_id, b.evse_id, b.metadata, b.client_status, b.stop_reason,
+           'pending', 0, false, b.reading_count, b.reading_count, agg.first_ts, agg.last_ts, now(), now()
+         from batch_items b
+         join charging_stations st on st.tenant_id = b.tenant_id and st.station_id = b.station_id
+         left join lateral (select min(m.timestamp) as first_ts, max(m.timestamp) as last_ts from meter_values m
+                             where m.session_id = b.staged_id and b.reading_count > 0) agg on true
+        where ${pending}
+        order by b.idx
        -- An existing session keeps what this item does not say (POST semantics).
        on conflict (tenant_id, session_id) do update set
            connector_id = coalesce(excluded.connector_id, s.connector_id),
@@ -131,54 +251,43 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
            metadata = coalesce(excluded.metadata, s.metadata),
            client_status = coalesce(excluded.client_status, s.client_status),
            stop_reason = coalesce(excluded.stop_reason, s.stop_reason),
+           next_seq = s.next_seq + excluded.reading_count,
+           reading_count = case when excluded.reading_count > 0 then excluded.reading_count else s.reading_count end,
+           started_at = case when excluded.reading_count > 0 then excluded.started_at else s.started_at end,
+           ended_at = case when excluded.reading_count > 0 then excluded.ended_at else s.ended_at end,
            updated_at = now()
-       returning id, session_id, next_seq, metadata, station_id`,
-      [tenantId, JSON.stringify(sessionRows)],
+       returning s.id, s.session_id, s.next_seq, s.metadata`,
+      [...range],
     );
     await exec(
       `insert into connectors (id, tenant_id, station_id, connector_id, evse_id, created_at)
-       select gen_random_uuid(), ?, r.station_db_id, r.connector_id, max(r.evse_id), now()
-         from jsonb_to_recordset(?::jsonb) as r(station_db_id uuid, connector_id text, evse_id text)
-        where r.connector_id is not null group by r.station_db_id, r.connector_id
+       select gen_random_uuid(), ?, st.id, b.connector_id, max(b.evse_id), now()
+         from batch_items b join charging_stations st on st.tenant_id = b.tenant_id and st.station_id = b.station_id
+        where ${pending} and b.connector_id is not null group by st.id, b.connector_id
        on conflict (station_id, connector_id) do update set evse_id = coalesce(excluded.evse_id, connectors.evse_id)`,
-      [tenantId, JSON.stringify(sessionRows)],
+      [tenantId, ...range],
     );
     const bySessionId = new Map(sessions.map((r) => [r.session_id as string, r]));
-    const replaced = inputs.filter((s) => s.meterValues.length > 0).map((s) => bySessionId.get(s.sessionId)!.id as string);
-    if (replaced.length > 0) {
-      await exec('delete from meter_values where session_id = any(?::uuid[])', [`{${replaced.join(',')}}`]);
-      const readings = inputs.flatMap((s) => {
-        const row = bySessionId.get(s.sessionId)!;
-        return s.meterValues.map((m, k) => [
-          tenantId, row.id, row.next_seq + k, m.timestamp, m.value, m.measurand ?? null, m.unit ?? null, m.phase ?? null,
-          m.location ?? null, m.context ?? null, m.format ?? null, m.multiplier ?? null, m.reconstructed ?? false,
-        ]);
-      });
-      await copyRows(tem, 'meter_values', ['tenant_id', 'session_id', 'seq', 'timestamp', 'value', 'measurand', 'unit', 'phase', 'location', 'context', 'format', 'multiplier', 'reconstructed'], readings);
+    // Existing sessions that this batch gives readings: drop theirs, then take the staged ones,
+    // numbered after the session's earlier ones (next_seq came back already advanced by n).
+    const moved = items
+      .map((it) => ({ it, row: bySessionId.get(it.session_id)! }))
+      .filter(({ it, row }) => row.id !== it.staged_id && it.reading_count > 0);
+    if (moved.length > 0) {
+      const ids = moved.map(({ row }) => row.id as string);
+      await exec('delete from meter_values where session_id = any(?::uuid[])', [uuidArray(ids)]);
       await exec(
-        `update charging_sessions s set next_seq = s.next_seq + agg.n, reading_count = agg.n, started_at = agg.first_ts, ended_at = agg.last_ts
-           from (select session_id, count(*)::int as n, min(timestamp) as first_ts, max(timestamp) as last_ts
-                   from meter_values where session_id = any(?::uuid[]) group by session_id) agg
-          where s.id = agg.session_id`,
-        [`{${replaced.join(',')}}`],
+        `update meter_values m set session_id = x.id, seq = m.seq + x.base
+           from unnest(?::uuid[], ?::uuid[], ?::int[]) as x(staged_id, id, base) where m.session_id = x.staged_id`,
+        [uuidArray(moved.map(({ it }) => it.staged_id)), uuidArray(ids), `{${moved.map(({ it, row }) => row.next_seq - it.reading_count).join(',')}}`],
       );
     }
+    const finalIds = items.map((it) => bySessionId.get(it.session_id)!.id as string);
+    const readings = await loadManyReadings(tem, finalIds);
 
     const t1 = performance.now();
-    const toAnalyse: SessionToAnalyse[] = [];
-    for (const s of inputs) {
-      const row = bySessionId.get(s.sessionId)!;
-      // In memory from the staged readings (same seq as stored); a session sent without readings
-      // keeps and is analysed over the readings it already had.
-      const readings: StoredMeterValue[] =
-        s.meterValues.length > 0 ? s.meterValues.map((m, k) => ({ ...m, seq: row.next_seq + k })) : await loadReadings(tem, tenantId, row.id);
-      toAnalyse.push({ readings, metadata: row.metadata });
-    }
-    const verdicts = (await verdictsFor(toAnalyse)).map((verdict, i) => ({
-      sessionDbId: bySessionId.get(inputs[i].sessionId)!.id,
-      verdict,
-      idx: items[i].idx,
-    }));
+    const toAnalyse: SessionToAnalyse[] = items.map((it, i) => ({ readings: readings.get(finalIds[i]) ?? [], metadata: bySessionId.get(it.session_id)!.metadata }));
+    const verdicts = (await verdictsFor(toAnalyse)).map((verdict, i) => ({ sessionDbId: finalIds[i], verdict, idx: items[i].idx as number }));
     const t2 = performance.now();
     await storeVerdicts(tem, tenantId, verdicts);
 
@@ -189,7 +298,7 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
       session_db_id: v.sessionDbId,
     }));
     await exec(
-      `update batch_items b set state = r.state, message = r.message, session_db_id = r.session_db_id, processed_at = now(), payload = null
+      `update batch_items b set state = r.state, message = r.message, session_db_id = r.session_db_id, processed_at = now()
          from jsonb_to_recordset(?::jsonb) as r(idx int, state text, message text, session_db_id uuid)
         where b.batch_id = ? and b.idx = r.idx`,
       [JSON.stringify(states), batchId],
@@ -204,10 +313,39 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
   });
 }
 
-export async function finishBatch(em: EntityManager, tenantId: string, batchId: string, status: 'completed' | 'failed'): Promise<void> {
-  await sql(
-    em,
-    `update batches set status = ?, completed_at = coalesce(completed_at, now()) where id = ? and tenant_id = ?`,
-    [status, batchId, tenantId],
+/** Readings of several sessions in one query, in arrival order (as loadReadings returns them). */
+async function loadManyReadings(tem: EntityManager, sessionDbIds: string[]): Promise<Map<string, StoredMeterValue[]>> {
+  const rows = await sql(
+    tem,
+    `select session_id, seq, (extract(epoch from timestamp) * 1000)::float8 as ts_ms, value, measurand, unit, phase, location, context, format, multiplier, reconstructed
+       from meter_values where session_id = any(?::uuid[]) order by session_id, seq`,
+    [uuidArray(sessionDbIds)],
   );
+  const out = new Map<string, StoredMeterValue[]>();
+  for (const r of rows) {
+    let list = out.get(r.session_id);
+    if (!list) out.set(r.session_id, (list = []));
+    list.push({
+      seq: r.seq,
+      timestamp: new Date(r.ts_ms).toISOString(),
+      value: r.value,
+      measurand: r.measurand,
+      unit: r.unit,
+      phase: r.phase,
+      location: r.location,
+      context: r.context,
+      format: r.format,
+      multiplier: r.multiplier,
+      reconstructed: r.reconstructed,
+    });
+  }
+  return out;
+}
+
+export async function finishBatch(em: EntityManager, tenantId: string, batchId: string, status: 'completed' | 'failed'): Promise<void> {
+  await em.transactional(async (tem) => {
+    // A failed batch's unprocessed items will never own their staged readings.
+    if (status === 'failed') await dropStagedReadings(tem, batchId);
+    await sql(tem, `update batches set status = ?, completed_at = coalesce(completed_at, now()) where id = ? and tenant_id = ?`, [status, batchId, tenantId]);
+  });
 }
