@@ -10,8 +10,13 @@ export function createSessionActivities(orm: Orm) {
   return {
     /** Applies a staged write (idempotent), then re-analyses the session and stores the verdict. */
     async applyWriteAndAnalyse(input: { tenantId: string; writeId: string; sessionDbId: string }): Promise<AnalysisSummary> {
-      const applied = await applyWrite(orm.em.fork(), input.tenantId, input.writeId);
-      const summary = await analyseAndStore(orm.em.fork(), input.tenantId, input.sessionDbId);
+      // One transaction for both (their own become part of it): the readings and their verdict
+      // commit together, and a write costs one BEGIN/COMMIT pair instead of two.
+      const { applied, summary } = await orm.em.fork().transactional(async (tem) => {
+        const em = tem.fork({ keepTransactionContext: true, disableTransactions: true });
+        const applied = await applyWrite(em, input.tenantId, input.writeId);
+        return { applied, summary: await analyseAndStore(em, input.tenantId, input.sessionDbId) };
+      });
       Context.current().log.info('session write applied and analysed', { writeId: input.writeId, applied: applied.applied, status: summary.status, isAnomaly: summary.isAnomaly });
       return summary;
     },

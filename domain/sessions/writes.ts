@@ -21,59 +21,57 @@ async function one(em: EntityManager, query: string, params: unknown[]): Promise
 }
 
 /**
- * Stages a write in one transaction. `create` finds or creates the station and the session (the
- * 201/200 decision is made here, atomically, even under concurrent POSTs); `replace` and `append`
- * need the session to exist and return null otherwise. Nothing is written when it returns null.
+ * Stages a write in one statement (an interactive write is mostly round trips, so staging is one).
+ * `create` finds or creates the station and the session (the 201/200 decision is made here,
+ * atomically, even under concurrent POSTs); `replace` and `append` need the session to exist and
+ * return null otherwise. Nothing is written when it returns null.
  */
 export async function stageWrite(
   em: EntityManager,
   input: { tenantId: string; sessionId: string; stationId?: string; kind: WriteKind; payload: SessionWritePayload },
 ): Promise<StagedWrite | null> {
-  return em.transactional(async (tem) => {
-    let sessionDbId: string;
-    let stationId = input.stationId as string;
-    let created = false;
-    if (input.kind === 'create') {
-      const station = await one(
-        tem,
-        `insert into charging_stations (id, tenant_id, station_id, created_at) values (gen_random_uuid(), ?, ?, now())
-         on conflict (tenant_id, station_id) do update set station_id = excluded.station_id returning id`,
-        [input.tenantId, input.stationId],
-      );
-      const inserted = await one(
-        tem,
-        `insert into charging_sessions (id, tenant_id, session_id, station_id, status, anomaly_count, soc_reconstructed,
-           reading_count, next_seq, created_at, updated_at)
-         values (gen_random_uuid(), ?, ?, ?, 'pending', 0, false, 0, 0, now(), now())
-         on conflict (tenant_id, session_id) do nothing returning id`,
-        [input.tenantId, input.sessionId, station!.id],
-      );
-      if (inserted) {
-        sessionDbId = inserted.id as string;
-        created = true;
-      } else {
-        const existing = await one(tem, 'select id from charging_sessions where tenant_id = ? and session_id = ?', [input.tenantId, input.sessionId]);
-        sessionDbId = existing!.id as string;
-      }
-    } else {
-      const existing = await one(
-        tem,
-        `select s.id, st.station_id from charging_sessions s join charging_stations st on st.id = s.station_id
-          where s.tenant_id = ? and s.session_id = ?`,
-        [input.tenantId, input.sessionId],
-      );
-      if (!existing) return null;
-      sessionDbId = existing.id as string;
-      stationId = existing.station_id as string;
-    }
-    const write = await one(
-      tem,
-      `insert into session_writes (id, tenant_id, session_id, kind, payload, reading_count, created_at)
-       values (gen_random_uuid(), ?, ?, ?, ?::jsonb, ?, now()) returning id`,
-      [input.tenantId, sessionDbId, input.kind, JSON.stringify(input.payload), input.payload.meterValues.length],
+  const payload = JSON.stringify(input.payload);
+  const readingCount = input.payload.meterValues.length;
+  if (input.kind !== 'create') {
+    const w = await one(
+      em,
+      `with s as (
+         select s.id, st.station_id from charging_sessions s join charging_stations st on st.id = s.station_id
+          where s.tenant_id = ? and s.session_id = ?),
+       w as (
+         insert into session_writes (id, tenant_id, session_id, kind, payload, reading_count, created_at)
+         select gen_random_uuid(), ?, s.id, ?, ?::jsonb, ?, now() from s returning id, session_id)
+       select w.id, w.session_id, s.station_id from w join s on s.id = w.session_id`,
+      [input.tenantId, input.sessionId, input.tenantId, input.kind, payload, readingCount],
     );
-    return { writeId: write!.id as string, sessionDbId, stationId, created };
-  });
+    return w ? { writeId: w.id as string, sessionDbId: w.session_id as string, stationId: w.station_id as string, created: false } : null;
+  }
+  // One statement sees one snapshot: when a concurrent POST of the same new session commits after
+  // it began, the insert skips the row and the select cannot see it yet. The next attempt does.
+  for (let attempt = 1; ; attempt++) {
+    const w = await one(
+      em,
+      `with station as (
+         insert into charging_stations (id, tenant_id, station_id, created_at) values (gen_random_uuid(), ?, ?, now())
+         on conflict (tenant_id, station_id) do update set station_id = excluded.station_id returning id),
+       inserted as (
+         insert into charging_sessions (id, tenant_id, session_id, station_id, status, anomaly_count, soc_reconstructed,
+           reading_count, next_seq, created_at, updated_at)
+         select gen_random_uuid(), ?, ?, station.id, 'pending', 0, false, 0, 0, now(), now() from station
+         on conflict (tenant_id, session_id) do nothing returning id),
+       s as (
+         select id, true as created from inserted
+         union all
+         select id, false from charging_sessions where tenant_id = ? and session_id = ? and not exists (select 1 from inserted)),
+       w as (
+         insert into session_writes (id, tenant_id, session_id, kind, payload, reading_count, created_at)
+         select gen_random_uuid(), ?, s.id, 'create', ?::jsonb, ?, now() from s returning id, session_id)
+       select w.id, w.session_id, s.created from w join s on s.id = w.session_id`,
+      [input.tenantId, input.stationId, input.tenantId, input.sessionId, input.tenantId, input.sessionId, input.tenantId, payload, readingCount],
+    );
+    if (w) return { writeId: w.id as string, sessionDbId: w.session_id as string, stationId: input.stationId as string, created: w.created as boolean };
+    if (attempt >= 3) throw new Error(`could not stage a write for session ${input.sessionId}`);
+  }
 }
 
 export interface AppliedWrite {
@@ -102,8 +100,10 @@ export async function applyWrite(em: EntityManager, tenantId: string, writeId: s
       return { applied: false, readingCount: s!.reading_count as number };
     }
     const replaces = w.kind === 'replace' || (w.kind === 'create' && (w.reading_count as number) > 0);
-    if (replaces) await sql(tem, 'delete from meter_values where session_id = ?', [sessionDbId]);
-    await sql(tem, `insert into meter_values (tenant_id, session_id, seq, timestamp, value, measurand, unit, phase, location, context, format, multiplier, reconstructed)
+    // Removing the old readings and inserting the new ones is one statement: the new seqs continue
+    // the session's counter, so the insert never meets a row the delete removes.
+    await sql(tem, `with removed as (delete from meter_values where ?::boolean and session_id = ?)
+       insert into meter_values (tenant_id, session_id, seq, timestamp, value, measurand, unit, phase, location, context, format, multiplier, reconstructed)
        select w.tenant_id, w.session_id, s.next_seq + e.ord - 1, (e.v->>'timestamp')::timestamptz, (e.v->>'value')::float8,
               e.v->>'measurand', e.v->>'unit', e.v->>'phase', e.v->>'location', e.v->>'context', e.v->>'format',
               (e.v->>'multiplier')::smallint, coalesce((e.v->>'reconstructed')::boolean, false)
@@ -111,13 +111,20 @@ export async function applyWrite(em: EntityManager, tenantId: string, writeId: s
          join charging_sessions s on s.id = w.session_id
          cross join lateral jsonb_array_elements(w.payload->'meterValues') with ordinality as e(v, ord)
         where w.id = ?`,
-      [writeId],
+      [replaces, sessionDbId, writeId],
     );
     const f = (w.fields ?? {}) as Record<string, unknown>;
     const has = (k: string) => Object.prototype.hasOwnProperty.call(f, k) && f[k] !== undefined;
+    // The session's counters, its connector and the write's applied mark: one statement, which
+    // sees the readings the previous one wrote.
     const s = await one(
       tem,
-      `update charging_sessions s set
+      `with applied as (update session_writes set applied_at = now(), payload = null where id = ?),
+       connector as (
+         insert into connectors (id, tenant_id, station_id, connector_id, evse_id, created_at)
+         select gen_random_uuid(), ?::uuid, ?::uuid, ?::text, ?::text, now() where ?::boolean
+         on conflict (station_id, connector_id) do update set evse_id = coalesce(excluded.evse_id, connectors.evse_id))
+       update charging_sessions s set
           next_seq = s.next_seq + ?,
           reading_count = agg.n, started_at = agg.first_ts, ended_at = agg.last_ts,
           connector_id = case when ? then ? else s.connector_id end,
@@ -129,6 +136,8 @@ export async function applyWrite(em: EntityManager, tenantId: string, writeId: s
          from (select count(*)::int as n, min(timestamp) as first_ts, max(timestamp) as last_ts from meter_values where session_id = ?) agg
         where s.id = ? returning s.reading_count`,
       [
+        writeId,
+        tenantId, w.station_id, f.connectorId ?? null, f.evseId ?? null, f.connectorId != null,
         w.reading_count,
         has('connectorId'), f.connectorId ?? null,
         has('evseId'), f.evseId ?? null,
@@ -139,13 +148,6 @@ export async function applyWrite(em: EntityManager, tenantId: string, writeId: s
         sessionDbId,
       ],
     );
-    if (f.connectorId != null) {
-      await sql(tem, `insert into connectors (id, tenant_id, station_id, connector_id, evse_id, created_at) values (gen_random_uuid(), ?, ?, ?, ?, now())
-         on conflict (station_id, connector_id) do update set evse_id = coalesce(excluded.evse_id, connectors.evse_id)`,
-        [tenantId, w.station_id, f.connectorId, f.evseId ?? null],
-      );
-    }
-    await sql(tem, `update session_writes set applied_at = now(), payload = null where id = ?`, [writeId]);
     return { applied: true, readingCount: s!.reading_count as number };
   });
 }
