@@ -8,9 +8,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Knex } from '@mikro-orm/knex';
 import type { Client as PgClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { RawMeterValue, StoredMeterValue } from '../analysis/types';
+import type { RawMeterValue } from '../analysis/types';
 import { sql } from '../../db/sql';
-import { storeVerdicts, uuidArray, verdictsFor, type SessionToAnalyse } from '../sessions/analysis';
+import { storeVerdicts, uuidArray } from '../sessions/analysis';
+import { READINGS_JSON, verdictsForTexts, type SessionText } from './readings-text';
 
 export interface BatchSessionInput {
   sessionId: string;
@@ -284,11 +285,11 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     }
     const finalIds = items.map((it) => bySessionId.get(it.session_id)!.id as string);
     const tLoad = performance.now();
-    const readings = await loadManyReadings(tem, finalIds);
+    const readings = await loadChunkReadings(tem, finalIds);
 
     const t1 = performance.now();
-    const toAnalyse: SessionToAnalyse[] = items.map((it, i) => ({ readings: readings.get(finalIds[i]) ?? [], metadata: bySessionId.get(it.session_id)!.metadata }));
-    const verdicts = (await verdictsFor(toAnalyse)).map((verdict, i) => ({ sessionDbId: finalIds[i], verdict, idx: items[i].idx as number }));
+    const toAnalyse: SessionText[] = items.map((it, i) => ({ readings: readings.get(finalIds[i]) ?? '[]', metadata: bySessionId.get(it.session_id)!.metadata }));
+    const verdicts = (await verdictsForTexts(toAnalyse)).map((verdict, i) => ({ sessionDbId: finalIds[i], verdict, idx: items[i].idx as number }));
     const t2 = performance.now();
     await storeVerdicts(tem, tenantId, verdicts);
 
@@ -314,33 +315,12 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
   });
 }
 
-/** Readings of several sessions in one query, in arrival order (as loadReadings returns them). */
-async function loadManyReadings(tem: EntityManager, sessionDbIds: string[]): Promise<Map<string, StoredMeterValue[]>> {
-  const rows = await sql(
-    tem,
-    `select session_id, seq, (extract(epoch from timestamp) * 1000)::float8 as ts_ms, value, measurand, unit, phase, location, context, format, multiplier, reconstructed
-       from meter_values where session_id = any(?::uuid[]) order by session_id, seq`,
-    [uuidArray(sessionDbIds)],
-  );
-  const out = new Map<string, StoredMeterValue[]>();
-  for (const r of rows) {
-    let list = out.get(r.session_id);
-    if (!list) out.set(r.session_id, (list = []));
-    list.push({
-      seq: r.seq,
-      timestamp: new Date(r.ts_ms).toISOString(),
-      value: r.value,
-      measurand: r.measurand,
-      unit: r.unit,
-      phase: r.phase,
-      location: r.location,
-      context: r.context,
-      format: r.format,
-      multiplier: r.multiplier,
-      reconstructed: r.reconstructed,
-    });
-  }
-  return out;
+/** Readings of several sessions in one query, each session's as one JSON text in arrival order. */
+async function loadChunkReadings(tem: EntityManager, sessionDbIds: string[]): Promise<Map<string, string>> {
+  const rows = await sql(tem, `select m.session_id, ${READINGS_JSON} as readings from meter_values m where m.session_id = any(?::uuid[]) group by m.session_id`, [
+    uuidArray(sessionDbIds),
+  ]);
+  return new Map(rows.map((r) => [r.session_id as string, r.readings as string]));
 }
 
 export async function finishBatch(em: EntityManager, tenantId: string, batchId: string, status: 'completed' | 'failed'): Promise<void> {
