@@ -120,6 +120,25 @@ describe('batches', function () {
     assert.equal(paged.body.page, 2);
   });
 
+  it('marks sessions recurring when another session at the same station shows the same category', async () => {
+    const anomalous = categoryFixtures.find((f) => f.expect.category === 'KWH_DECREASE')!;
+    const clean = cleanFixtures[0];
+    const sessions = [
+      { sessionId: 'r-1', chargingStationId: 'CP-R1', meterValues: anomalous.values },
+      { sessionId: 'r-2', chargingStationId: 'CP-R1', meterValues: anomalous.values },
+      { sessionId: 'r-3', chargingStationId: 'CP-R2', meterValues: anomalous.values },
+      { sessionId: 'r-4', chargingStationId: 'CP-R1', meterValues: clean.values, metadata: clean.metadata },
+    ];
+    const res = await call('POST', '/v1/sessions/batch', { key, body: { sessions } });
+    assert.equal(res.status, 200, res.text);
+    await completed(key, res.body.batchId);
+    const recurring = async (id: string) => (await call('GET', `/v1/sessions/${id}`, { key })).body.isRecurring;
+    assert.deepEqual(await Promise.all(['r-1', 'r-2', 'r-3', 'r-4'].map(recurring)), [true, true, false, false]);
+    // A later session at CP-R2 with the same category makes it recur, seen from the new one.
+    await call('POST', '/v1/sessions', { key, body: { sessionId: 'r-5', chargingStationId: 'CP-R2', meterValues: anomalous.values } });
+    assert.equal(await waitFor('r-5 analysed', async () => (await call('GET', '/v1/sessions/r-5', { key })).body.isRecurring ?? undefined), true);
+  });
+
   it('upserts like POST: a batch item replaces an existing session\'s readings', async () => {
     await call('POST', '/v1/sessions', { key, body: { sessionId: 'b-upsert', chargingStationId: 'CP-U', meterValues: [kwh(0, 0), kwh(1, 0.1), kwh(2, 0.2)] } });
     const res = await call('POST', '/v1/sessions/batch', { key, body: { sessions: [{ sessionId: 'b-upsert', chargingStationId: 'CP-U', meterValues: [kwh(0, 5), kwh(1, 5.2), kwh(2, 5.4), kwh(3, 5.6)] }] } });

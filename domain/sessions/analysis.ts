@@ -76,37 +76,7 @@ export async function storeVerdicts(em: EntityManager, tenantId: string, verdict
   if (verdicts.length === 0) return;
   const ids = verdicts.map((v) => v.sessionDbId);
   await sql(em, 'delete from session_anomalies where session_id = any(?::uuid[])', [uuidArray(ids)]);
-  const rows = verdicts.map(({ sessionDbId, verdict: v }) =>
-    v.status === 'active'
-      ? {
-          id: sessionDbId,
-          status: 'active',
-          message: v.message,
-          is_anomaly: v.isAnomaly,
-          anomaly_score: v.anomalyScore,
-          anomaly_confidence: v.anomalyConfidence,
-          anomaly_count: v.anomalies.length,
-          quality: v.quality,
-          analysis_window: v.window,
-          detector: v.detector,
-          soc_reconstructed: v.soc?.socReconstructed ?? false,
-          reconstructed_soc: v.soc?.socReconstructed ? v.soc.reconstructedSoc : null,
-          sorc_confidence: v.soc?.sorcConfidence ?? null,
-        }
-      : { id: sessionDbId, status: v.status, message: v.message, anomaly_count: 0, quality: 'quality' in v ? v.quality : null, soc_reconstructed: false },
-  );
-  await sql(em, `update charging_sessions s set status = r.status, message = r.message, is_anomaly = r.is_anomaly,
-        anomaly_score = r.anomaly_score, anomaly_confidence = r.anomaly_confidence, anomaly_count = r.anomaly_count,
-        is_incident = case when r.status = 'active' then false end, is_recurring = null,
-        analyzed_at = case when r.status = 'active' then now() end, quality = r.quality,
-        analysis_window = r.analysis_window, detector = r.detector, soc_reconstructed = r.soc_reconstructed,
-        reconstructed_soc = r.reconstructed_soc, sorc_confidence = r.sorc_confidence, updated_at = now()
-       from jsonb_to_recordset(?::jsonb) as r(id uuid, status text, message text, is_anomaly boolean, anomaly_score float8,
-            anomaly_confidence float8, anomaly_count int, quality jsonb, analysis_window jsonb, detector text,
-            soc_reconstructed boolean, reconstructed_soc jsonb, sorc_confidence float8)
-      where s.id = r.id and s.tenant_id = ?`,
-    [JSON.stringify(rows), tenantId],
-  );
+  // Anomalies first: the sessions' update below reads them to decide recurrence.
   const anomalies = verdicts.flatMap(({ sessionDbId, verdict: v }) =>
     v.status === 'active'
       ? v.anomalies.map((a) => ({
@@ -129,15 +99,46 @@ export async function storeVerdicts(em: EntityManager, tenantId: string, verdict
       [tenantId, JSON.stringify(anomalies)],
     );
   }
-  // Recurring: another session at the same station showed one of the same categories lately.
-  await sql(em, `update charging_sessions s set is_recurring = exists (
-        select 1 from session_anomalies mine
-          join session_anomalies other on other.category = mine.category and other.tenant_id = mine.tenant_id
-          join charging_sessions os on os.id = other.session_id
-         where mine.session_id = s.id and os.station_id = s.station_id and os.id <> s.id
-           and os.created_at > now() - (? || ' days')::interval)
-      where s.id = any(?::uuid[]) and s.status = 'active'`,
-    [String(RECURRENCE_WINDOW_DAYS), uuidArray(ids)],
+  const rows = verdicts.map(({ sessionDbId, verdict: v }) =>
+    v.status === 'active'
+      ? {
+          id: sessionDbId,
+          status: 'active',
+          message: v.message,
+          is_anomaly: v.isAnomaly,
+          anomaly_score: v.anomalyScore,
+          anomaly_confidence: v.anomalyConfidence,
+          anomaly_count: v.anomalies.length,
+          categories: [...new Set(v.anomalies.map((a) => a.category))],
+          quality: v.quality,
+          analysis_window: v.window,
+          detector: v.detector,
+          soc_reconstructed: v.soc?.socReconstructed ?? false,
+          reconstructed_soc: v.soc?.socReconstructed ? v.soc.reconstructedSoc : null,
+          sorc_confidence: v.soc?.sorcConfidence ?? null,
+        }
+      : { id: sessionDbId, status: v.status, message: v.message, anomaly_count: 0, categories: [], quality: 'quality' in v ? v.quality : null, soc_reconstructed: false },
+  );
+  // One write per session row. Recurring: another recent session at the same station showed one of
+  // this session's categories. The lookup starts from the station's sessions (indexed by tenant and
+  // station), not from every anomaly of a category in the tenant, which grows with the tenant.
+  await sql(em, `update charging_sessions s set status = r.status, message = r.message, is_anomaly = r.is_anomaly,
+        anomaly_score = r.anomaly_score, anomaly_confidence = r.anomaly_confidence, anomaly_count = r.anomaly_count,
+        is_incident = case when r.status = 'active' then false end,
+        is_recurring = case when r.status = 'active' then exists (
+          select 1 from charging_sessions os
+            join session_anomalies other on other.session_id = os.id
+           where os.tenant_id = s.tenant_id and os.station_id = s.station_id and os.id <> s.id
+             and os.created_at > now() - (? || ' days')::interval
+             and other.category in (select jsonb_array_elements_text(r.categories))) end,
+        analyzed_at = case when r.status = 'active' then now() end, quality = r.quality,
+        analysis_window = r.analysis_window, detector = r.detector, soc_reconstructed = r.soc_reconstructed,
+        reconstructed_soc = r.reconstructed_soc, sorc_confidence = r.sorc_confidence, updated_at = now()
+       from jsonb_to_recordset(?::jsonb) as r(id uuid, status text, message text, is_anomaly boolean, anomaly_score float8,
+            anomaly_confidence float8, anomaly_count int, categories jsonb, quality jsonb, analysis_window jsonb, detector text,
+            soc_reconstructed boolean, reconstructed_soc jsonb, sorc_confidence float8)
+      where s.id = r.id and s.tenant_id = ?`,
+    [String(RECURRENCE_WINDOW_DAYS), JSON.stringify(rows), tenantId],
   );
 }
 
