@@ -168,11 +168,41 @@ async function postBatchStream(stack: BenchStack, size: number, prefix: string):
   });
 }
 
+/**
+ * CPU seconds used so far by this process's descendants (PostgreSQL, Temporal, worker, API), by
+ * kind: on two cores, processing is bounded by the sum, not by any one process.
+ */
+function cpuByKind(): Record<string, number> {
+  const stats = new Map<number, { ppid: number; comm: string; cpu: number }>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const text = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const close = text.lastIndexOf(')');
+      const f = text.slice(close + 2).split(' ');
+      stats.set(Number(d), { ppid: Number(f[1]), comm: text.slice(text.indexOf('(') + 1, close), cpu: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS });
+    } catch {
+      // gone
+    }
+  }
+  const mine = (pid: number): boolean => pid === process.pid || (pid > 1 && stats.has(pid) && mine(stats.get(pid)!.ppid));
+  const out: Record<string, number> = {};
+  for (const [pid, s] of stats) {
+    if (pid === process.pid || !mine(pid)) continue;
+    const kind = s.comm.startsWith('postgres') ? 'postgres' : s.comm.startsWith('temporal') ? 'temporal' : s.comm;
+    out[kind] = (out[kind] ?? 0) + s.cpu;
+  }
+  return out;
+}
+const CLOCK_TICKS = 100;
+
 async function batchEndToEnd(stack: BenchStack, size: number, prefix: string) {
   const stop = sampleRss({ api: stack.apiPid, worker: stack.workerPid });
   const t0 = performance.now();
   const { batchId, bytes } = await postBatchStream(stack, size, prefix);
   const submitted = performance.now();
+  const cpuAtSubmit = cpuByKind();
+  const workerCpuAtSubmit = pidCpu(stack.workerPid);
   for (;;) {
     const b = await call(stack, 'GET', `/v1/sessions/batch/${batchId}?pageSize=1`);
     if (b.status === 'completed' || b.status === 'failed') {
@@ -182,13 +212,23 @@ async function batchEndToEnd(stack: BenchStack, size: number, prefix: string) {
     await new Promise((r) => setTimeout(r, 200));
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpuEnd = cpuByKind();
+  const processingCpu = Object.fromEntries(Object.entries(cpuEnd).map(([k, v]) => [k, v - (cpuAtSubmit[k] ?? 0)]));
+  processingCpu.worker = pidCpu(stack.workerPid) - workerCpuAtSubmit;
   const peak = stop();
   const lines = fs.readFileSync(stack.apiLog, 'utf8').split('\n').filter((l) => l.includes(batchId)).map((l) => JSON.parse(l));
   const submitLog = lines.find((l) => l.msg === 'batch submitted') ?? {};
   const chunks = fs.readFileSync(stack.workerLog, 'utf8').split('\n').filter((l) => l.includes(batchId) && l.includes('"batch chunk"')).map((l) => JSON.parse(l));
   const sum = (k: string) => chunks.reduce((n, c) => n + (c[k] ?? 0), 0);
   const chunkTimes = { write: sum('writeMs'), load: sum('loadMs'), analyse: sum('analyseMs'), verdict: sum('verdictMs'), chunks: chunks.length };
-  return { submitLog, chunkTimes, size, seconds, submitSeconds: (submitted - t0) / 1000, sessionsPerSec: size / seconds, readingsPerSec: (size * READINGS_PER_SESSION) / seconds, bodyMiB: bytes / 2 ** 20, peak };
+  return { submitLog, chunkTimes, processingCpu, size, seconds, submitSeconds: (submitted - t0) / 1000, sessionsPerSec: size / seconds, readingsPerSec: (size * READINGS_PER_SESSION) / seconds, bodyMiB: bytes / 2 ** 20, peak };
+}
+
+/** CPU seconds of one process (all its threads). */
+function pidCpu(pid: number): number {
+  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
 }
 
 /** Median per-phase timings of the session writes the API logged since `offset`. */
@@ -280,7 +320,12 @@ async function main() {
     out();
     out(
       `Processing, measured in the worker over ${ct.chunks} chunks (time summed over the parallel chunks): upserting sessions and handing them their staged readings ${fmt(ct.write / 1000, 1)} s, reading the readings back ${fmt(ct.load / 1000, 1)} s, ` +
-        `analysis ${fmt(ct.analyse / 1000, 1)} s, verdicts and counters ${fmt(ct.verdict / 1000, 1)} s.`,
+        `analysis ${fmt(ct.analyse / 1000, 1)} s, verdicts and counters ${fmt(ct.verdict / 1000, 1)} s. ` +
+        `CPU used while processing (two cores): ${Object.entries(e2e.processingCpu)
+          .filter(([, v]) => v >= 0.05)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k} ${fmt(v, 1)} s`)
+          .join(', ')}.`,
     );
     out();
 
