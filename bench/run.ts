@@ -215,6 +215,9 @@ async function batchEndToEnd(stack: BenchStack, size: number, prefix: string) {
   const cpuEnd = cpuByKind();
   const processingCpu = Object.fromEntries(Object.entries(cpuEnd).map(([k, v]) => [k, v - (cpuAtSubmit[k] ?? 0)]));
   processingCpu.worker = pidCpu(stack.workerPid) - workerCpuAtSubmit;
+  // The API and the worker are both `node`: what is left of that kind is the API (polled here).
+  processingCpu.api = (processingCpu.node ?? 0) - processingCpu.worker;
+  delete processingCpu.node;
   const peak = stop();
   const lines = fs.readFileSync(stack.apiLog, 'utf8').split('\n').filter((l) => l.includes(batchId)).map((l) => JSON.parse(l));
   const submitLog = lines.find((l) => l.msg === 'batch submitted') ?? {};
