@@ -39,7 +39,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
 
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort() });
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort(), removeIfOrphaned: dir });
     stops.push(() => pg.stop());
     adminUrl = pg.urlFor('postgres');
   }
