@@ -5,11 +5,8 @@
 // process a session twice.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Knex } from '@mikro-orm/knex';
-import type { Client as PgClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { RawMeterValue } from '../analysis/types';
-import { sql } from '../../db/sql';
+import { copyField, copyText, sql } from '../../db/sql';
 import { storeVerdicts, uuidArray } from '../sessions/analysis';
 import { READINGS_JSON, verdictsForTexts, type SessionText } from './readings-text';
 
@@ -60,29 +57,8 @@ export async function completeStaging(tem: EntityManager, batchId: string, total
   await sql(tem, 'update batches set total_sessions = ?, total_readings = ?, request_hash = ? where id = ?', [totals.sessions, totals.readings, totals.requestHash, batchId]);
 }
 
-/** A value in PostgreSQL's COPY text format. */
-function field(v: unknown): string {
-  if (v === null || v === undefined) return '\\N';
-  const s = typeof v === 'string' ? v : String(v);
-  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : s;
-}
-
 const ITEM_COLUMNS = 'batch_id, idx, tenant_id, session_id, station_id, connector_id, evse_id, metadata, client_status, stop_reason, reading_count, staged_id, state';
 const READING_COLUMNS = 'tenant_id, session_id, seq, timestamp, value, measurand, unit, phase, location, context, format, multiplier, reconstructed';
-
-async function copyText(tem: EntityManager, table: string, columns: string, text: string): Promise<void> {
-  if (text.length === 0) return;
-  const trx = tem.getTransactionContext() as (Knex.Transaction & { client: { acquireConnection(): Promise<PgClient> } }) | undefined;
-  if (!trx) throw new Error('copyText must run inside a transaction');
-  // Inside a transaction, knex's client hands out the transaction's own connection.
-  const connection = await trx.client.acquireConnection();
-  const stream = connection.query(copyFrom(`copy ${table} (${columns}) from stdin`));
-  await new Promise<void>((resolve, reject) => {
-    stream.on('finish', resolve);
-    stream.on('error', reject);
-    stream.end(text);
-  });
-}
 
 /**
  * Stages a batch's sessions while the body is still arriving, inside the submit's transaction (a
@@ -111,16 +87,16 @@ export class BatchStager {
     const stagedId = randomUUID();
     const t = this.tenantId;
     this.items.push(
-      `${this.batchId}\t${idx}\t${t}\t${field(s.sessionId)}\t${field(s.chargingStationId)}\t${field(s.connectorId)}\t${field(s.evseId)}\t` +
-        `${s.metadata == null ? '\\N' : field(JSON.stringify(s.metadata))}\t${field(s.status)}\t${field(s.stopReason)}\t${s.meterValues.length}\t${stagedId}\tpending\n`,
+      `${this.batchId}\t${idx}\t${t}\t${copyField(s.sessionId)}\t${copyField(s.chargingStationId)}\t${copyField(s.connectorId)}\t${copyField(s.evseId)}\t` +
+        `${s.metadata == null ? '\\N' : copyField(JSON.stringify(s.metadata))}\t${copyField(s.status)}\t${copyField(s.stopReason)}\t${s.meterValues.length}\t${stagedId}\tpending\n`,
     );
     const mv = s.meterValues;
     let text = '';
     for (let k = 0; k < mv.length; k++) {
       const m = mv[k];
       text +=
-        `${t}\t${stagedId}\t${k}\t${field(m.timestamp)}\t${m.value}\t${field(m.measurand)}\t${field(m.unit)}\t${field(m.phase)}\t` +
-        `${field(m.location)}\t${field(m.context)}\t${field(m.format)}\t${field(m.multiplier)}\t${m.reconstructed ? 't' : 'f'}\n`;
+        `${t}\t${stagedId}\t${k}\t${copyField(m.timestamp)}\t${m.value}\t${copyField(m.measurand)}\t${copyField(m.unit)}\t${copyField(m.phase)}\t` +
+        `${copyField(m.location)}\t${copyField(m.context)}\t${copyField(m.format)}\t${copyField(m.multiplier)}\t${m.reconstructed ? 't' : 'f'}\n`;
     }
     this.readings.push(text);
     this.sessions++;
