@@ -3,6 +3,7 @@ import http from 'node:http';
 import pino from 'pino';
 import { listen } from '../api/server';
 import { config } from '../config';
+import { discardBatch, finishBatch, processChunk, stageBatch } from '../domain/batches/batches';
 import { categoryFixtures, cleanFixtures, pendingFixtures } from './fixtures/sessions';
 import { call, newTenant } from './helpers/http';
 import { stack } from './helpers/stack';
@@ -219,6 +220,45 @@ describe('batches', function () {
     assert.equal(done.results.length, 50);
     assert.equal(await count(`select count(*) n from meter_values m join charging_sessions s on s.id = m.session_id where s.tenant_id = ? and s.session_id like 'b-many-%'`, [tenantId]), 450 * 12);
     assert.equal(await count(`select count(*) n from batch_items where batch_id = ? and state = 'done' and processed_at is not null`, [res.body.batchId]), 450);
+  });
+
+  it('a failed batch fails its unprocessed items and drops their readings; a chunk still running after it changes nothing', async () => {
+    const em = () => stack().orm.em.fork();
+    const sessions = streamSessions(6, 'fail', 4).map((x) => ({ ...x, connectorId: String(x.connectorId), metadata: x.metadata ?? null }));
+    const staged = await stageBatch(em(), { tenantId, sessions: sessions as never, idempotencyKey: null, requestHash: 'fail' });
+    assert.equal(staged.kind, 'created');
+    const batchId = (staged as { batchId: string }).batchId;
+    const stagedReadings = () =>
+      count(`select count(*) as n from meter_values m join batch_items b on m.session_id = b.staged_id where b.batch_id = ? and b.state <> 'done'`, [batchId]);
+    assert.equal(await stagedReadings(), 24);
+
+    assert.equal((await processChunk(em(), tenantId, batchId, 0, 2)).processed, 2);
+    await finishBatch(em(), tenantId, batchId, 'failed');
+    assert.equal(await stagedReadings(), 0, 'the unprocessed items\' staged readings are gone');
+    // The lane that was still running when the batch failed: nothing pending is left for it.
+    assert.equal((await processChunk(em(), tenantId, batchId, 2, 6)).processed, 0);
+    assert.equal(await discardBatch(em(), tenantId, batchId), false, 'a batch that processed sessions is never discarded');
+
+    const body = (await call('GET', `/v1/sessions/batch/${batchId}`, { key })).body;
+    assert.equal(body.status, 'failed');
+    assert.equal(body.processedSessions, 2);
+    assert.equal(body.failedSessions, 4);
+    const processed = await call('GET', '/v1/sessions/fail-1', { key });
+    assert.equal(processed.body.meterValues.length, 4, 'processed sessions keep their readings');
+    assert.equal((await call('GET', '/v1/sessions/fail-2', { key })).status, 404);
+  });
+
+  it('discarding a batch whose workflow never started removes it and its staged readings', async () => {
+    const sessions = streamSessions(3, 'discard', 4).map((x) => ({ ...x, connectorId: String(x.connectorId), metadata: x.metadata ?? null }));
+    const staged = await stageBatch(stack().orm.em.fork(), { tenantId, sessions: sessions as never, idempotencyKey: null, requestHash: 'discard' });
+    const batchId = (staged as { batchId: string }).batchId;
+    const ids = (await stack().orm.em.getConnection().execute(`select staged_id from batch_items where batch_id = ?`, [batchId])).map((r) => String(r.staged_id));
+    const readings = () => count(`select count(*) as n from meter_values where session_id = any(?::uuid[])`, [`{${ids.join(',')}}`]);
+    assert.equal(await readings(), 12);
+    assert.equal(await discardBatch(stack().orm.em.fork(), tenantId, batchId), true);
+    assert.equal(await count(`select count(*) as n from batches where id = ?`, [batchId]), 0);
+    assert.equal(await readings(), 0);
+    assert.equal((await call('GET', `/v1/sessions/batch/${batchId}`, { key })).status, 404);
   });
 
   describe('streamed bodies', () => {

@@ -231,8 +231,11 @@ export const batchRoutes = [
             parallelism: deps.config.batchParallelism,
           });
         } catch (err) {
-          if (staged.kind === 'created') await discardBatch(em, tenantId, staged.batchId);
-          throw new HttpError(503, `Could not start the batch: ${(err as Error).message}`);
+          // A start can fail after the server accepted it: if a chunk already took sessions, the
+          // batch is running and is answered as usual; otherwise it is removed.
+          const running = staged.kind === 'created' && !(await discardBatch(em, tenantId, staged.batchId));
+          if (!running) throw new HttpError(503, `Could not start the batch: ${(err as Error).message}`);
+          log.warn({ batchId: staged.batchId, err: (err as Error).message }, 'batch start reported an error, but its workflow is already processing it');
         }
       }
       log.info(

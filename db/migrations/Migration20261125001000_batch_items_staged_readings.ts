@@ -26,8 +26,9 @@ export class Migration20261125001000 extends Migration {
       select b.tenant_id, b.staged_id, e.ord - 1, (e.v->>'timestamp')::timestamptz, (e.v->>'value')::float8,
              e.v->>'measurand', e.v->>'unit', e.v->>'phase', e.v->>'location', e.v->>'context', e.v->>'format',
              (e.v->>'multiplier')::smallint, coalesce((e.v->>'reconstructed')::boolean, false)
-        from "batch_items" b cross join lateral json_array_elements(b.payload::json->'meterValues') with ordinality as e(v, ord)
-       where b.state = 'pending' and b.payload is not null;`);
+        from "batch_items" b join "batches" bt on bt.id = b.batch_id
+        cross join lateral json_array_elements(b.payload::json->'meterValues') with ordinality as e(v, ord)
+       where b.state = 'pending' and b.payload is not null and bt.status in ('pending', 'processing');`);
     this.addSql(`alter table "batch_items" alter column "station_id" set not null, alter column "reading_count" drop default, alter column "staged_id" drop default, drop column "payload";`);
   }
 

@@ -160,17 +160,33 @@ export async function stageBatch(
   });
 }
 
-/** Removes a staged batch whose workflow could not be started (nothing of it was processed). */
-export async function discardBatch(em: EntityManager, tenantId: string, batchId: string): Promise<void> {
-  await em.transactional(async (tem) => {
-    await dropStagedReadings(tem, batchId);
-    await sql(tem, `delete from batches where id = ? and tenant_id = ? and status = 'pending'`, [batchId, tenantId]);
+/**
+ * Removes a staged batch whose workflow could not be started — unless it started after all (a
+ * start call can fail after the server accepted it) and a chunk has already taken sessions.
+ */
+export async function discardBatch(em: EntityManager, tenantId: string, batchId: string): Promise<boolean> {
+  return em.transactional(async (tem) => {
+    const staged = await lockUnprocessedItems(tem, batchId);
+    const gone = await sql(tem, `delete from batches where id = ? and tenant_id = ? and status = 'pending' returning id`, [batchId, tenantId]);
+    if (gone.length === 0) return false;
+    await dropStagedReadings(tem, staged);
+    return true;
   });
 }
 
+/**
+ * Locks the items no chunk has processed yet and returns their staged ids. A chunk holds its
+ * items' locks until it commits, so this waits for chunks in flight and then sees what they did:
+ * readings they took over are never dropped from under them.
+ */
+async function lockUnprocessedItems(tem: EntityManager, batchId: string): Promise<string[]> {
+  const rows = await sql(tem, `select staged_id from batch_items where batch_id = ? and state = 'pending' for update`, [batchId]);
+  return rows.map((r) => r.staged_id as string);
+}
+
 /** Staged readings of items no chunk will process any more. */
-async function dropStagedReadings(tem: EntityManager, batchId: string): Promise<void> {
-  await sql(tem, `delete from meter_values m using batch_items b where b.batch_id = ? and b.state = 'pending' and m.session_id = b.staged_id`, [batchId]);
+async function dropStagedReadings(tem: EntityManager, stagedIds: string[]): Promise<void> {
+  if (stagedIds.length > 0) await sql(tem, `delete from meter_values where session_id = any(?::uuid[])`, [uuidArray(stagedIds)]);
 }
 
 export interface ChunkResult {
@@ -283,7 +299,8 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     );
     const failed = states.filter((s) => s.state === 'failed').length;
     await exec(
-      `update batches set status = 'processing', processed_sessions = processed_sessions + ?, failed_sessions = failed_sessions + ? where id = ?`,
+      `update batches set status = case when status = 'pending' then 'processing' else status end,
+              processed_sessions = processed_sessions + ?, failed_sessions = failed_sessions + ? where id = ?`,
       [states.length - failed, failed, batchId],
     );
     const timings = { writeMs: Math.round(tLoad - t0), loadMs: Math.round(t1 - tLoad), analyseMs: Math.round(t2 - t1), verdictMs: Math.round(performance.now() - t2) };
@@ -301,8 +318,20 @@ async function loadChunkReadings(tem: EntityManager, sessionDbIds: string[]): Pr
 
 export async function finishBatch(em: EntityManager, tenantId: string, batchId: string, status: 'completed' | 'failed'): Promise<void> {
   await em.transactional(async (tem) => {
-    // A failed batch's unprocessed items will never own their staged readings.
-    if (status === 'failed') await dropStagedReadings(tem, batchId);
-    await sql(tem, `update batches set status = ?, completed_at = coalesce(completed_at, now()) where id = ? and tenant_id = ?`, [status, batchId, tenantId]);
+    let unprocessed = 0;
+    if (status === 'failed') {
+      // Items no chunk got to will never be processed: they fail with the batch and their staged
+      // readings go. A chunk still running for them (its lane was not cancelled) finds none pending.
+      const staged = await lockUnprocessedItems(tem, batchId);
+      await dropStagedReadings(tem, staged);
+      await sql(tem, `update batch_items set state = 'failed', message = 'Not processed: the batch failed first.', processed_at = now() where batch_id = ? and state = 'pending'`, [batchId]);
+      unprocessed = staged.length;
+    }
+    await sql(tem, `update batches set status = ?, failed_sessions = failed_sessions + ?, completed_at = coalesce(completed_at, now()) where id = ? and tenant_id = ?`, [
+      status,
+      unprocessed,
+      batchId,
+      tenantId,
+    ]);
   });
 }
