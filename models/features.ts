@@ -17,7 +17,7 @@
 // (`*_rule`); the models learn how the evidence combines over time, where each range starts and
 // ends, what the look-alikes are, and how sure to be.
 import type { AnalysisWindow, Series } from '../domain/analysis/types';
-import { interp as detectorInterp, lowerBound, registerResolution, stationRating } from '../domain/analysis/physics-detector';
+import { interp as detectorInterp, lowerBound, registerResolution, SHARED_THRESHOLDS, stationRating } from '../domain/analysis/physics-detector';
 import { medianStepMs, BUCKET_MS as WINDOW_BUCKET_MS, MAX_BUCKETS as WINDOW_MAX_BUCKETS } from '../domain/analysis/window';
 
 // Local copies: a CommonJS import is a property read on every use, which hot loops pay for.
@@ -111,23 +111,26 @@ export interface FeatureMatrix {
 
 const H = 3_600_000;
 const MIN = 60_000;
-// Thresholds of anomaly-categories.md the scalings are relative to.
-const CHARGING_KW = 0.5;
-const DECREASE_KWH = 0.01;
-const ACCRUAL_KWH = 0.05;
-const RATE_FACTOR = 1.5;
-const DEFAULT_MAX_KW = 350;
-const MISMATCH_ABS_KW = 1;
-const MISMATCH_REL = 0.25;
-const SMALL_BATTERY_KWH = 15;
-const SOC_RISE_SLACK = 3;
-const TAPER_LOOKBACK_MS = 15 * MIN;
-const RECOVERY_MS = 2 * MIN;
-const IDLE_EXPECTED_MS = 10 * MIN;
-const SOC_FULL = 95;
-const ABRUPT_FRACTION = 0.5;
-/** Readings further apart than this do not bracket a value (a gap, not sparse sampling). */
-const MAX_GAP_MS = 15 * MIN;
+// Thresholds of anomaly-categories.md the scalings are relative to: the physics rules' own, as
+// local bindings (hot loops).
+const {
+  CHARGING_KW,
+  DECREASE_KWH,
+  ACCRUAL_KWH,
+  RATE_FACTOR,
+  DEFAULT_MAX_KW,
+  MISMATCH_ABS_KW,
+  MISMATCH_REL,
+  SMALL_BATTERY_KWH,
+  SOC_RISE_SLACK,
+  TAPER_LOOKBACK_MS,
+  RECOVERY_MS,
+  IDLE_EXPECTED_MS,
+  SOC_FULL,
+  ABRUPT_FRACTION,
+  /** Readings further apart than this do not bracket a value (a gap, not sparse sampling). */
+  MAX_GAP_MS,
+} = SHARED_THRESHOLDS;
 const EPS = 1e-9;
 
 /** Signed log: keeps sign, compresses kW/kWh spanning five orders of magnitude. */

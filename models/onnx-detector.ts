@@ -122,8 +122,6 @@ export interface LearnedOutputs {
   error: Float32Array | null;
 }
 
-/** @deprecated name kept for the evaluation: the overlay type lives in domain/analysis/types.ts. */
-export type SocReconstruction = SocOverlay;
 
 export interface DetectorOptions {
   dir?: string;

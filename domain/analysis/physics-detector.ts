@@ -38,6 +38,28 @@ const MAX_GAP_MS = 15 * MIN;
 const SKEW_MS = 2000;
 /** A taper is judged on the charging readings of the last 15 min before the stop. */
 const TAPER_LOOKBACK_MS = 15 * MIN;
+
+/**
+ * The thresholds the learned models' rule features (models/features.ts) share with these rules,
+ * so that the two cannot drift apart.
+ */
+export const SHARED_THRESHOLDS = {
+  CHARGING_KW,
+  DECREASE_KWH,
+  ACCRUAL_KWH,
+  RATE_FACTOR,
+  DEFAULT_MAX_KW,
+  MISMATCH_ABS_KW,
+  MISMATCH_REL,
+  SMALL_BATTERY_KWH,
+  SOC_RISE_SLACK,
+  RECOVERY_MS,
+  IDLE_EXPECTED_MS,
+  SOC_FULL,
+  ABRUPT_FRACTION,
+  MAX_GAP_MS,
+  TAPER_LOOKBACK_MS,
+} as const;
 /** Float noise guard: 12.34 − 12.33 is 0.010000000000001563. */
 const EPS = 1e-9;
 

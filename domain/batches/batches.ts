@@ -7,8 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RawMeterValue } from '../analysis/types';
 import { copyField, copyText, sql } from '../../db/sql';
-import { storeVerdicts, uuidArray } from '../sessions/analysis';
-import { READINGS_JSON, verdictsForTexts, type SessionText } from './readings-text';
+import { loadReadingsOf, storeVerdicts, uuidArray, verdictsFor } from '../sessions/analysis';
 
 export interface BatchSessionInput {
   sessionId: string;
@@ -277,11 +276,11 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     }
     const finalIds = items.map((it) => bySessionId.get(it.session_id)!.id as string);
     const tLoad = performance.now();
-    const readings = await loadChunkReadings(tem, finalIds);
+    const readings = await loadReadingsOf(tem, tenantId, finalIds);
 
     const t1 = performance.now();
-    const toAnalyse: SessionText[] = items.map((it, i) => ({ readings: readings.get(finalIds[i]) ?? '[]', metadata: bySessionId.get(it.session_id)!.metadata }));
-    const verdicts = (await verdictsForTexts(toAnalyse)).map((verdict, i) => ({ sessionDbId: finalIds[i], verdict, idx: items[i].idx as number }));
+    const toAnalyse = items.map((it, i) => ({ readings: readings.get(finalIds[i]) ?? [], metadata: bySessionId.get(it.session_id)!.metadata }));
+    const verdicts = (await verdictsFor(toAnalyse)).map((verdict, i) => ({ sessionDbId: finalIds[i], verdict, idx: items[i].idx as number }));
     const t2 = performance.now();
     await storeVerdicts(tem, tenantId, verdicts);
 
@@ -306,14 +305,6 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     const timings = { writeMs: Math.round(tLoad - t0), loadMs: Math.round(t1 - tLoad), analyseMs: Math.round(t2 - t1), verdictMs: Math.round(performance.now() - t2) };
     return { processed: states.length - failed, failed, skipped: to - from - items.length, timings };
   });
-}
-
-/** Readings of several sessions in one query, each session's as one JSON text in arrival order. */
-async function loadChunkReadings(tem: EntityManager, sessionDbIds: string[]): Promise<Map<string, string>> {
-  const rows = await sql(tem, `select m.session_id, ${READINGS_JSON} as readings from meter_values m where m.session_id = any(?::uuid[]) group by m.session_id`, [
-    uuidArray(sessionDbIds),
-  ]);
-  return new Map(rows.map((r) => [r.session_id as string, r.readings as string]));
 }
 
 export async function finishBatch(em: EntityManager, tenantId: string, batchId: string, status: 'completed' | 'failed'): Promise<void> {

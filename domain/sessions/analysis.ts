@@ -46,26 +46,49 @@ export async function verdictsFor(sessions: SessionToAnalyse[]): Promise<Verdict
   return results.map((r) => (r instanceof Error ? { status: 'failed', message: `Analysis failed: ${r.message}` } : r));
 }
 
-export async function loadReadings(em: EntityManager, tenantId: string, sessionDbId: string): Promise<StoredMeterValue[]> {
+/**
+ * Each session's readings as one JSON text of [seq, epoch ms, value, measurand, unit, phase,
+ * location, context, format, multiplier, reconstructed] rows, in arrival order: parsing one string
+ * per session costs a fraction of decoding one pg row per reading (96 per session in a batch chunk).
+ */
+const READINGS_JSON = `json_agg(json_build_array(m.seq, (extract(epoch from m.timestamp) * 1000)::float8, m.value, m.measurand, m.unit,
+    m.phase, m.location, m.context, m.format, m.multiplier, m.reconstructed) order by m.seq)::text`;
+
+/** The stored readings of several sessions in one query; a session without readings is absent. */
+export async function loadReadingsOf(em: EntityManager, tenantId: string, sessionDbIds: string[]): Promise<Map<string, StoredMeterValue[]>> {
+  if (sessionDbIds.length === 0) return new Map();
   const rows = await sql(
     em,
-    `select seq, (extract(epoch from timestamp) * 1000)::float8 as ts_ms, value, measurand, unit, phase, location, context, format, multiplier, reconstructed
-       from meter_values where session_id = ? and tenant_id = ? order by seq`,
-    [sessionDbId, tenantId],
+    `select m.session_id, ${READINGS_JSON} as readings from meter_values m where m.session_id = any(?::uuid[]) and m.tenant_id = ? group by m.session_id`,
+    [uuidArray(sessionDbIds), tenantId],
   );
-  return rows.map((r) => ({
-    seq: r.seq,
-    timestamp: new Date(r.ts_ms).toISOString(),
-    value: r.value,
-    measurand: r.measurand,
-    unit: r.unit,
-    phase: r.phase,
-    location: r.location,
-    context: r.context,
-    format: r.format,
-    multiplier: r.multiplier,
-    reconstructed: r.reconstructed,
-  }));
+  return new Map(rows.map((r) => [r.session_id as string, parseReadings(r.readings as string)]));
+}
+
+export async function loadReadings(em: EntityManager, tenantId: string, sessionDbId: string): Promise<StoredMeterValue[]> {
+  return (await loadReadingsOf(em, tenantId, [sessionDbId])).get(sessionDbId) ?? [];
+}
+
+function parseReadings(text: string): StoredMeterValue[] {
+  const rows = JSON.parse(text) as unknown[][];
+  const out: StoredMeterValue[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    out[i] = {
+      seq: r[0] as number,
+      timestamp: new Date(r[1] as number).toISOString(),
+      value: r[2] as number,
+      measurand: r[3] as string | null,
+      unit: r[4] as string | null,
+      phase: r[5] as string | null,
+      location: r[6] as string | null,
+      context: r[7] as string | null,
+      format: r[8] as string | null,
+      multiplier: r[9] as number | null,
+      reconstructed: r[10] as boolean,
+    };
+  }
+  return out;
 }
 
 /**
