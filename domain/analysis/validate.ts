@@ -180,6 +180,15 @@ function isLeap(y: number): boolean {
   return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 }
 
+/** The vocabulary fields of a meter value (built once: a batch checks millions of readings). */
+const VOCABULARY_CHECKS: readonly (readonly [keyof RawMeterValue, ReadonlyMap<string, string>, string])[] = [
+  ['measurand', MEASURANDS, 'OCPP 1.6/2.0.1 measurand'],
+  ['unit', UNITS, 'OCPP unit of measure'],
+  ['phase', PHASES, 'OCPP phase'],
+  ['location', LOCATIONS, 'OCPP location'],
+  ['context', CONTEXTS, 'OCPP reading context'],
+];
+
 /**
  * Every reason to reject a request's meter values (a 422 names index and field). `now` is a
  * parameter so tests and replays are deterministic.
@@ -187,11 +196,13 @@ function isLeap(y: number): boolean {
 export function validateMeterValues(values: RawMeterValue[], now: Date): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const latest = now.getTime() + MAX_FUTURE_MS;
-  values.forEach((mv, index) => {
-    const add = (field: keyof RawMeterValue, message: string) => issues.push({ index, field, message });
+  let index = 0;
+  const add = (field: keyof RawMeterValue, message: string) => issues.push({ index, field, message });
+  for (; index < values.length; index++) {
+    const mv = values[index];
     if (mv === null || typeof mv !== 'object') {
       add('value', 'meter value must be an object');
-      return;
+      continue;
     }
 
     const t = parseTimestamp(mv.timestamp);
@@ -209,14 +220,7 @@ export function validateMeterValues(values: RawMeterValue[], now: Date): Validat
       add('value', `value ${mv.value} is outside 0 to 10,000,000,000`);
     }
 
-    const checks: [keyof RawMeterValue, ReadonlyMap<string, string>, string][] = [
-      ['measurand', MEASURANDS, 'OCPP 1.6/2.0.1 measurand'],
-      ['unit', UNITS, 'OCPP unit of measure'],
-      ['phase', PHASES, 'OCPP phase'],
-      ['location', LOCATIONS, 'OCPP location'],
-      ['context', CONTEXTS, 'OCPP reading context'],
-    ];
-    for (const [field, vocab, what] of checks) {
+    for (const [field, vocab, what] of VOCABULARY_CHECKS) {
       if (canonical(vocab, mv[field]) === undefined) add(field, `${JSON.stringify(mv[field])} is not a known ${what}`);
     }
 
@@ -224,6 +228,6 @@ export function validateMeterValues(values: RawMeterValue[], now: Date): Validat
     if (mult !== null && mult !== undefined && !(Number.isInteger(mult) && mult >= -9 && mult <= 9)) {
       add('multiplier', `multiplier ${JSON.stringify(mult)} must be an integer from -9 to 9`);
     }
-  });
+  }
   return issues;
 }
