@@ -4,11 +4,10 @@ import { Tenant } from './Tenant';
 
 /**
  * A meter value exactly as the client sent it (the analysis works on a normalised copy made in
- * memory). `seq` is the arrival order within the session; (session, seq) is unique, which is
- * what makes a retried write idempotent.
+ * memory). `seq` is the arrival order within the session; (session, seq) is the primary key,
+ * which is what makes a retried write idempotent.
  */
 export class MeterValue {
-  id!: string;
   tenant!: Tenant;
   session!: ChargingSession;
   seq!: number;
@@ -27,14 +26,12 @@ export class MeterValue {
 export const MeterValueSchema = new EntitySchema<MeterValue>({
   class: MeterValue,
   tableName: 'meter_values',
-  uniques: [{ properties: ['session', 'seq'] }],
   properties: {
-    id: { type: 'bigint', primary: true, autoincrement: true },
     // No foreign-key constraints in the database (see the migration that dropped them): the
     // writers hold the session row while they insert, and the per-row checks halved bulk inserts.
     tenant: { kind: 'm:1', entity: () => Tenant, index: false, createForeignKeyConstraint: false },
-    session: { kind: 'm:1', entity: () => ChargingSession, index: false, createForeignKeyConstraint: false },
-    seq: { type: 'integer' },
+    session: { kind: 'm:1', entity: () => ChargingSession, primary: true, index: false, createForeignKeyConstraint: false },
+    seq: { type: 'integer', primary: true },
     timestamp: { type: 'Date', columnType: 'timestamptz' },
     value: { type: 'double' },
     measurand: { type: 'string', length: 64, nullable: true },

@@ -8,6 +8,7 @@ import { Migration20261124224500 } from './Migration20261124224500_meter_values_
 import { Migration20261124225122 } from './Migration20261124225122_models';
 import { Migration20261124233934 } from './Migration20261124233934_sorc_overlay';
 import { Migration20261125001000 } from './Migration20261125001000_batch_items_staged_readings';
+import { Migration20261125020000 } from './Migration20261125020000_meter_values_natural_key';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
@@ -18,4 +19,5 @@ export const migrationsList = [
   { name: 'Migration20261124225122_models', class: Migration20261124225122 },
   { name: 'Migration20261124233934_sorc_overlay', class: Migration20261124233934 },
   { name: 'Migration20261125001000_batch_items_staged_readings', class: Migration20261125001000 },
+  { name: 'Migration20261125020000_meter_values_natural_key', class: Migration20261125020000 },
 ];
