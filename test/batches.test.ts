@@ -4,6 +4,7 @@ import pino from 'pino';
 import { listen } from '../api/server';
 import { config } from '../config';
 import { discardBatch, finishBatch, processChunk, stageBatch } from '../domain/batches/batches';
+import { loadReadingsOf, verdictsFor } from '../domain/sessions/analysis';
 import { categoryFixtures, cleanFixtures, pendingFixtures } from './fixtures/sessions';
 import { call, newTenant } from './helpers/http';
 import { stack } from './helpers/stack';
@@ -119,6 +120,67 @@ describe('batches', function () {
     const paged = await call('GET', `/v1/sessions/batch/${res.body.batchId}?pageSize=2&page=2`, { key });
     assert.deepEqual(paged.body.results.map((r: { sessionId: string }) => r.sessionId), ['b-pending']);
     assert.equal(paged.body.page, 2);
+  });
+
+  it('a chunk analyses exactly what the sessions store: the verdict equals a fresh analysis of the stored readings', async () => {
+    // The chunk analyses each item's staged JSON, not a read-back from meter_values: this checks
+    // the two agree, with timestamps in other offsets and fractions, lower-case vocabulary, blanks,
+    // a replaced session (its readings numbered after the old ones) and one without readings.
+    const odd = (values: typeof cleanFixtures[0]['values']) =>
+      values.map((v, k) => ({
+        ...v,
+        timestamp: k % 3 === 0 ? new Date(Date.parse(v.timestamp) + 0.25).toISOString().replace('Z', '123+00:00') : v.timestamp.replace('Z', '+00:00'),
+        unit: v.unit?.toLowerCase(),
+        phase: k % 4 === 0 ? '' : v.phase,
+      }));
+    const fixtures = [...categoryFixtures, ...cleanFixtures];
+    await call('POST', '/v1/sessions', { key, body: { sessionId: 'par-0', chargingStationId: 'CP-PAR', meterValues: cleanFixtures[0].values } });
+    await call('POST', '/v1/sessions', { key, body: { sessionId: 'par-keep', chargingStationId: 'CP-PAR', meterValues: cleanFixtures[0].values } });
+    const sessions = [
+      ...fixtures.map((f, i) => ({ sessionId: `par-${i}`, chargingStationId: 'CP-PAR', meterValues: i % 2 ? odd(f.values) : f.values, metadata: f.metadata })),
+      { sessionId: 'par-keep', chargingStationId: 'CP-PAR', metadata: { maxPowerKw: 11 } },
+    ];
+    const res = await call('POST', '/v1/sessions/batch', { key, body: { sessions } });
+    assert.equal(res.status, 200, res.text);
+    const done = await completed(key, res.body.batchId, `?pageSize=${sessions.length}`);
+    assert.equal(done.failedSessions, 0);
+    const em = stack().orm.em.fork();
+    const rows: any[] = await em.getConnection().execute(
+      `select s.id, s.session_id, s.metadata, s.status, s.is_anomaly, s.anomaly_score, s.anomaly_confidence, s.anomaly_count, s.sorc_confidence,
+              (select coalesce(json_agg(json_build_array(a.category, a.start_unit, a.end_unit, a.score)), '[]') from session_anomalies a where a.session_id = s.id) as anomalies
+         from charging_sessions s where s.tenant_id = ? and s.session_id = any(?::text[])`,
+      [tenantId, `{${sessions.map((x) => x.sessionId).join(',')}}`],
+    );
+    assert.equal(rows.length, sessions.length);
+    const readings = await loadReadingsOf(em, tenantId, rows.map((r: any) => r.id));
+    const replaced = readings.get(rows.find((r) => r.session_id === 'par-0').id)!;
+    assert.deepEqual(replaced.slice(0, 2).map((m) => m.seq), [cleanFixtures[0].values.length, cleanFixtures[0].values.length + 1], 'a replaced session numbers the new readings after the old');
+    const byStart = (x: unknown[], y: unknown[]) => (x[1] as number) - (y[1] as number) || String(x[0]).localeCompare(String(y[0]));
+    const fresh = await verdictsFor(rows.map((r: any) => ({ readings: readings.get(r.id) ?? [], metadata: r.metadata })));
+    rows.forEach((r: any, i: number) => {
+      const v = fresh[i];
+      const got = { status: r.status, isAnomaly: r.is_anomaly, score: r.anomaly_score, count: r.anomaly_count, anomalies: r.anomalies.sort(byStart), sorc: r.sorc_confidence };
+      const want =
+        v.status === 'active'
+          ? {
+              status: 'active',
+              isAnomaly: v.isAnomaly,
+              score: v.anomalyScore,
+              count: v.anomalies.length,
+              anomalies: v.anomalies
+                .map((a) => [a.category, a.bucketRange.startUnit, a.bucketRange.endUnit, a.score])
+                .sort(byStart),
+              sorc: v.soc?.sorcConfidence ?? null,
+            }
+          : { status: v.status, isAnomaly: null, score: null, count: 0, anomalies: [], sorc: null };
+      assert.deepEqual(got, want, `${r.session_id}: the stored verdict is the one its stored readings give`);
+    });
+    assert.ok(rows.some((r: any) => r.is_anomaly), 'the fixtures include anomalies');
+    assert.equal(
+      await count(`select count(*) n from batch_items where batch_id = ? and readings_json is not null`, [res.body.batchId]),
+      0,
+      'a processed item keeps no copy of its readings',
+    );
   });
 
   it('marks sessions recurring when another session at the same station shows the same category', async () => {

@@ -5,7 +5,7 @@
 // process a session twice.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { RawMeterValue } from '../analysis/types';
+import type { RawMeterValue, StoredMeterValue } from '../analysis/types';
 import { copyField, copyText, sql } from '../../db/sql';
 import { loadReadingsOf, storeVerdicts, uuidArray, verdictsFor } from '../sessions/analysis';
 
@@ -56,14 +56,15 @@ export async function completeStaging(tem: EntityManager, batchId: string, total
   await sql(tem, 'update batches set total_sessions = ?, total_readings = ?, request_hash = ? where id = ?', [totals.sessions, totals.readings, totals.requestHash, batchId]);
 }
 
-const ITEM_COLUMNS = 'batch_id, idx, tenant_id, session_id, station_id, connector_id, evse_id, metadata, client_status, stop_reason, reading_count, staged_id, state';
+const ITEM_COLUMNS = 'batch_id, idx, tenant_id, session_id, station_id, connector_id, evse_id, metadata, client_status, stop_reason, reading_count, staged_id, readings_json, state';
 const READING_COLUMNS = 'tenant_id, session_id, seq, timestamp, value, measurand, unit, phase, location, context, format, multiplier, reconstructed';
 
 /**
  * Stages a batch's sessions while the body is still arriving, inside the submit's transaction (a
- * rejected batch rolls back whole). Each group of sessions is two COPYs: the items, and their
- * readings straight into meter_values in final shape under each item's staged session id. A
- * group's COPY runs while the caller parses the next group; at most one is in flight.
+ * rejected batch rolls back whole). Each group of sessions is two COPYs: the items (each with its
+ * readings as JSON, which the chunk analyses), and their readings straight into meter_values in
+ * final shape under each item's staged session id. A group's COPY runs while the caller parses
+ * the next group; at most one is in flight.
  */
 export class BatchStager {
   private items: string[] = [];
@@ -87,7 +88,8 @@ export class BatchStager {
     const t = this.tenantId;
     this.items.push(
       `${this.batchId}\t${idx}\t${t}\t${copyField(s.sessionId)}\t${copyField(s.chargingStationId)}\t${copyField(s.connectorId)}\t${copyField(s.evseId)}\t` +
-        `${s.metadata == null ? '\\N' : copyField(JSON.stringify(s.metadata))}\t${copyField(s.status)}\t${copyField(s.stopReason)}\t${s.meterValues.length}\t${stagedId}\tpending\n`,
+        `${s.metadata == null ? '\\N' : copyField(JSON.stringify(s.metadata))}\t${copyField(s.status)}\t${copyField(s.stopReason)}\t${s.meterValues.length}\t${stagedId}\t` +
+        `${s.meterValues.length === 0 ? '\\N' : copyField(JSON.stringify(s.meterValues))}\tpending\n`,
     );
     const mv = s.meterValues;
     let text = '';
@@ -207,7 +209,7 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
   return em.transactional(async (tem) => {
     const exec = (query: string, params: unknown[]) => sql(tem, query, params);
     const items = await exec(
-      `select idx, session_id, staged_id, reading_count from batch_items
+      `select idx, session_id, staged_id, reading_count, readings_json from batch_items
         where batch_id = ? and tenant_id = ? and idx >= ? and idx < ? and state = 'pending' order by idx for update`,
       [batchId, tenantId, from, to],
     );
@@ -276,10 +278,16 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     }
     const finalIds = items.map((it) => bySessionId.get(it.session_id)!.id as string);
     const tLoad = performance.now();
-    const readings = await loadReadingsOf(tem, tenantId, finalIds);
+    // An item with readings replaces the session's, so its staged JSON is exactly what the session
+    // now holds (numbered after its earlier readings); only the others are read back.
+    const stored = await loadReadingsOf(tem, tenantId, finalIds.filter((_, i) => items[i].readings_json == null));
+    const readings = items.map((it, i) => {
+      const row = bySessionId.get(it.session_id)!;
+      return it.readings_json == null ? stored.get(finalIds[i]) ?? [] : stagedReadings(it.readings_json, row.next_seq - it.reading_count);
+    });
 
     const t1 = performance.now();
-    const toAnalyse = items.map((it, i) => ({ readings: readings.get(finalIds[i]) ?? [], metadata: bySessionId.get(it.session_id)!.metadata }));
+    const toAnalyse = items.map((it, i) => ({ readings: readings[i], metadata: bySessionId.get(it.session_id)!.metadata }));
     const verdicts = (await verdictsFor(toAnalyse)).map((verdict, i) => ({ sessionDbId: finalIds[i], verdict, idx: items[i].idx as number }));
     const t2 = performance.now();
     await storeVerdicts(tem, tenantId, verdicts);
@@ -291,7 +299,7 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
       session_db_id: v.sessionDbId,
     }));
     await exec(
-      `update batch_items b set state = r.state, message = r.message, session_db_id = r.session_db_id, processed_at = now()
+      `update batch_items b set state = r.state, message = r.message, session_db_id = r.session_db_id, processed_at = now(), readings_json = null
          from jsonb_to_recordset(?::jsonb) as r(idx int, state text, message text, session_db_id uuid)
         where b.batch_id = ? and b.idx = r.idx`,
       [JSON.stringify(states), batchId],
@@ -305,6 +313,29 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     const timings = { writeMs: Math.round(tLoad - t0), loadMs: Math.round(t1 - tLoad), analyseMs: Math.round(t2 - t1), verdictMs: Math.round(performance.now() - t2) };
     return { processed: states.length - failed, failed, skipped: to - from - items.length, timings };
   });
+}
+
+/** A staged item's readings as the session stores them: arrival order, `seq` from `base`. */
+export function stagedReadings(json: string, base: number): StoredMeterValue[] {
+  const raw = JSON.parse(json) as RawMeterValue[];
+  const out: StoredMeterValue[] = new Array(raw.length);
+  for (let k = 0; k < raw.length; k++) {
+    const m = raw[k];
+    out[k] = {
+      seq: base + k,
+      timestamp: m.timestamp,
+      value: m.value,
+      measurand: m.measurand ?? null,
+      unit: m.unit ?? null,
+      phase: m.phase ?? null,
+      location: m.location ?? null,
+      context: m.context ?? null,
+      format: m.format ?? null,
+      multiplier: m.multiplier ?? null,
+      reconstructed: m.reconstructed ?? false,
+    };
+  }
+  return out;
 }
 
 export async function finishBatch(em: EntityManager, tenantId: string, batchId: string, status: 'completed' | 'failed'): Promise<void> {
