@@ -1,15 +1,16 @@
 // A throwaway stack for the benchmark: PostgreSQL (DATABASE_URL's server or an embedded one in a
 // temporary folder), a Temporal dev server on free ports, and the worker and API as separate
 // processes (so that their memory can be measured), exactly as `npm start` runs them.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { config, ROOT_DIR } from '../config';
+import { config } from '../config';
 import { migrate, openOrm } from '../db/orm';
 import { createTenantWithAdminKey } from '../domain/api-keys';
 import { freePort } from '../stack/ports';
 import { scratchDatabase, startEmbeddedPostgres } from '../stack/postgres';
+import { spawnNodeScript } from '../stack/node-child';
 import { startTemporalDevServer, stopChild } from '../stack/temporal-server';
 
 export interface BenchStack {
@@ -66,8 +67,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
   const apiLog = path.join(dir, 'api.log');
   const child = (script: string, logFile?: string, level = 'warn'): ChildProcess => {
     const stdout = logFile ? fs.openSync(logFile, 'a') : 'ignore';
-    const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, script)], {
-      cwd: ROOT_DIR,
+    const c = spawnNodeScript(script, {
       env: { ...childEnv, LOG_LEVEL: level },
       stdio: ['ignore', stdout, 'inherit'],
     });

@@ -1,23 +1,23 @@
 // `npm start`: the whole stack on one machine. PostgreSQL (embedded unless DATABASE_URL), Temporal
 // dev server with UI (unless TEMPORAL_ADDRESS), migrations, the worker and the API as child
 // processes, and a demo tenant whose key is printed. Ctrl-C stops every child.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { config, ROOT_DIR } from '../config';
+import { config } from '../config';
 import { migrate, openOrm } from '../db/orm';
 import { authenticate, createTenantWithAdminKey } from '../domain/api-keys';
 import { createLogger } from '../logger';
 import { connectClient, ensureSearchAttributes } from '../temporal/connection';
 import { startEmbeddedPostgres, type RunningPostgres } from './postgres';
+import { spawnNodeScript } from './node-child';
 import { startTemporalDevServer, stopChild, type RunningTemporal } from './temporal-server';
 
 const log = createLogger('launcher');
 const envInt = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
 function startChild(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, script)], {
-    cwd: ROOT_DIR,
+  const child = spawnNodeScript(script, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
