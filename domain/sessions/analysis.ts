@@ -148,7 +148,7 @@ export async function storeVerdicts(em: EntityManager, tenantId: string, verdict
   await sql(em, `update charging_sessions s set status = r.status, message = r.message, is_anomaly = r.is_anomaly,
         anomaly_score = r.anomaly_score, anomaly_confidence = r.anomaly_confidence, anomaly_count = r.anomaly_count,
         is_incident = case when r.status = 'active' then false end,
-        is_recurring = case when r.status = 'active' then exists (
+        is_recurring = case when r.status = 'active' then r.anomaly_count > 0 and exists (
           select 1 from charging_sessions os
             join session_anomalies other on other.session_id = os.id
            where os.tenant_id = s.tenant_id and os.station_id = s.station_id and os.id <> s.id
