@@ -49,10 +49,9 @@ export const BatchSchema = new EntitySchema<Batch>({
 
 /**
  * One session of a batch, staged at submit until a chunk activity processes it. `idx` is its
- * position in the request; (batch, idx) is the key that makes processing exactly-once. Its readings
- * are COPYed at submit straight into meter_values under `stagedId`, a session id that no
- * charging_sessions row has yet (so no query finds them); the chunk either creates the session
- * with that id or, for an existing session, re-points the readings to it.
+ * position in the request; (batch, idx) is the key that makes processing exactly-once. Its
+ * readings wait here as JSON until the chunk writes them to the session (a new session gets
+ * `stagedId` as its id) and analyses them.
  */
 export class BatchItem {
   batch!: Batch;

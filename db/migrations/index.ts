@@ -10,6 +10,7 @@ import { Migration20261124233934 } from './Migration20261124233934_sorc_overlay'
 import { Migration20261125001000 } from './Migration20261125001000_batch_items_staged_readings';
 import { Migration20261125020000 } from './Migration20261125020000_meter_values_natural_key';
 import { Migration20261125021000 } from './Migration20261125021000_batch_items_readings_json';
+import { Migration20261125022000 } from './Migration20261125022000_batch_readings_written_by_chunks';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
@@ -22,4 +23,5 @@ export const migrationsList = [
   { name: 'Migration20261125001000_batch_items_staged_readings', class: Migration20261125001000 },
   { name: 'Migration20261125020000_meter_values_natural_key', class: Migration20261125020000 },
   { name: 'Migration20261125021000_batch_items_readings_json', class: Migration20261125021000 },
+  { name: 'Migration20261125022000_batch_readings_written_by_chunks', class: Migration20261125022000 },
 ];

@@ -1,10 +1,12 @@
 // Batches: a submit stages every session of the request in PostgreSQL (never in workflow inputs)
-// as the body streams in, its readings written once, straight into meter_values; chunk activities
-// process the staged sessions set-based, one transaction per chunk. A chunk commits its sessions,
-// verdicts, item states and the batch counters together, so a retried or re-run chunk can never
+// as the body streams in, one batch_items row per session with its validated readings as JSON;
+// chunk activities process the staged sessions set-based, one transaction per chunk: they write
+// the sessions and their readings (COPY), analyse the readings they already hold, and commit the
+// verdicts, item states and batch counters together, so a retried or re-run chunk can never
 // process a session twice.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { parseTimestamp } from '../analysis/validate';
 import type { RawMeterValue, StoredMeterValue } from '../analysis/types';
 import { copyField, copyText, sql } from '../../db/sql';
 import { loadReadingsOf, storeVerdicts, uuidArray, verdictsFor } from '../sessions/analysis';
@@ -61,14 +63,12 @@ const READING_COLUMNS = 'tenant_id, session_id, seq, timestamp, value, measurand
 
 /**
  * Stages a batch's sessions while the body is still arriving, inside the submit's transaction (a
- * rejected batch rolls back whole). Each group of sessions is two COPYs: the items (each with its
- * readings as JSON, which the chunk analyses), and their readings straight into meter_values in
- * final shape under each item's staged session id. A group's COPY runs while the caller parses
- * the next group; at most one is in flight.
+ * rejected batch rolls back whole): one COPY per group of sessions into batch_items, each row with
+ * the session's fields and its validated readings as JSON. A group's COPY runs while the caller
+ * parses the next group; at most one is in flight.
  */
 export class BatchStager {
   private items: string[] = [];
-  private readings: string[] = [];
   private inFlight: Promise<void> = Promise.resolve();
   private failure: unknown;
   /** ms the caller spent waiting for PostgreSQL (the rest of the COPY time overlapped parsing). */
@@ -84,22 +84,12 @@ export class BatchStager {
 
   /** Adds a validated session; returns true when a group is full and `flush` should be awaited. */
   add(idx: number, s: BatchSessionInput): boolean {
-    const stagedId = randomUUID();
-    const t = this.tenantId;
-    this.items.push(
-      `${this.batchId}\t${idx}\t${t}\t${copyField(s.sessionId)}\t${copyField(s.chargingStationId)}\t${copyField(s.connectorId)}\t${copyField(s.evseId)}\t` +
-        `${s.metadata == null ? '\\N' : copyField(JSON.stringify(s.metadata))}\t${copyField(s.status)}\t${copyField(s.stopReason)}\t${s.meterValues.length}\t${stagedId}\t` +
-        `${s.meterValues.length === 0 ? '\\N' : copyField(JSON.stringify(s.meterValues))}\tpending\n`,
-    );
     const mv = s.meterValues;
-    let text = '';
-    for (let k = 0; k < mv.length; k++) {
-      const m = mv[k];
-      text +=
-        `${t}\t${stagedId}\t${k}\t${copyField(m.timestamp)}\t${m.value}\t${copyField(m.measurand)}\t${copyField(m.unit)}\t${copyField(m.phase)}\t` +
-        `${copyField(m.location)}\t${copyField(m.context)}\t${copyField(m.format)}\t${copyField(m.multiplier)}\t${m.reconstructed ? 't' : 'f'}\n`;
-    }
-    this.readings.push(text);
+    this.items.push(
+      `${this.batchId}\t${idx}\t${this.tenantId}\t${copyField(s.sessionId)}\t${copyField(s.chargingStationId)}\t${copyField(s.connectorId)}\t${copyField(s.evseId)}\t` +
+        `${s.metadata == null ? '\\N' : copyField(JSON.stringify(s.metadata))}\t${copyField(s.status)}\t${copyField(s.stopReason)}\t${mv.length}\t${randomUUID()}\t` +
+        `${mv.length === 0 ? '\\N' : copyField(JSON.stringify(mv))}\tpending\n`,
+    );
     this.sessions++;
     this.totalReadings += mv.length;
     return this.items.length >= STAGE_GROUP;
@@ -109,13 +99,8 @@ export class BatchStager {
   async flush(): Promise<void> {
     await this.settle();
     const items = this.items.join('');
-    const readings = this.readings.join('');
     this.items = [];
-    this.readings = [];
-    this.inFlight = (async () => {
-      await copyText(this.tem, 'batch_items', ITEM_COLUMNS, items);
-      await copyText(this.tem, 'meter_values', READING_COLUMNS, readings);
-    })().catch((err) => {
+    this.inFlight = copyText(this.tem, 'batch_items', ITEM_COLUMNS, items).catch((err) => {
       this.failure = err;
     });
   }
@@ -129,7 +114,6 @@ export class BatchStager {
   /** Waits for the COPY in flight without staging more (before a rollback: the connection must be idle). */
   async abort(): Promise<void> {
     this.items = [];
-    this.readings = [];
     await this.inFlight;
   }
 
@@ -167,43 +151,33 @@ export async function stageBatch(
  */
 export async function discardBatch(em: EntityManager, tenantId: string, batchId: string): Promise<boolean> {
   return em.transactional(async (tem) => {
-    const staged = await lockUnprocessedItems(tem, batchId);
+    await lockUnprocessedItems(tem, batchId);
     const gone = await sql(tem, `delete from batches where id = ? and tenant_id = ? and status = 'pending' returning id`, [batchId, tenantId]);
-    if (gone.length === 0) return false;
-    await dropStagedReadings(tem, staged);
-    return true;
+    return gone.length > 0;
   });
 }
 
 /**
- * Locks the items no chunk has processed yet and returns their staged ids. A chunk holds its
- * items' locks until it commits, so this waits for chunks in flight and then sees what they did:
- * readings they took over are never dropped from under them.
+ * Locks the items no chunk has processed yet and returns how many there are. A chunk holds its
+ * items' locks until it commits, so this waits for chunks in flight and then sees what they did.
  */
-async function lockUnprocessedItems(tem: EntityManager, batchId: string): Promise<string[]> {
-  const rows = await sql(tem, `select staged_id from batch_items where batch_id = ? and state = 'pending' for update`, [batchId]);
-  return rows.map((r) => r.staged_id as string);
-}
-
-/** Staged readings of items no chunk will process any more. */
-async function dropStagedReadings(tem: EntityManager, stagedIds: string[]): Promise<void> {
-  if (stagedIds.length > 0) await sql(tem, `delete from meter_values where session_id = any(?::uuid[])`, [uuidArray(stagedIds)]);
+async function lockUnprocessedItems(tem: EntityManager, batchId: string): Promise<number> {
+  return (await sql(tem, `select idx from batch_items where batch_id = ? and state = 'pending' for update`, [batchId])).length;
 }
 
 export interface ChunkResult {
   processed: number;
   failed: number;
   skipped: number;
-  /** Where the chunk's time went, in ms: sessions (+ re-pointed readings), reading them back, analysis, verdicts + counters. */
-  timings?: { writeMs: number; loadMs: number; analyseMs: number; verdictMs: number };
+  /** Where the chunk's time went, in ms: sessions and their readings, analysis, verdicts + counters. */
+  timings?: { writeMs: number; analyseMs: number; verdictMs: number };
 }
 
 /**
  * Processes the still-pending sessions with idx in [from, to), all in one transaction: upserts
- * stations, sessions and connectors from the staged items (POST semantics), hands the staged
- * readings to their sessions, analyses and stores verdicts. A new session is created with the
- * item's staged id, so its readings are already in place; an existing one (POST of a known
- * session id) has its readings replaced by re-pointing the staged ones after its own.
+ * stations, sessions and connectors from the staged items (POST semantics: an item with readings
+ * replaces the session's, numbered after its earlier ones), COPYs the readings, analyses them and
+ * stores the verdicts. A new session gets the item's staged id.
  */
 export async function processChunk(em: EntityManager, tenantId: string, batchId: string, from: number, to: number): Promise<ChunkResult> {
   return em.transactional(async (tem) => {
@@ -217,6 +191,8 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     const t0 = performance.now();
     const range = [batchId, from, to];
     const pending = `b.batch_id = ? and b.idx >= ? and b.idx < ? and b.state = 'pending'`;
+    const staged = items.map((it) => (it.readings_json == null ? null : (JSON.parse(it.readings_json) as RawMeterValue[])));
+    const spans = staged.map((mv) => (mv ? span(mv) : { first: null, last: null }));
 
     await exec(
       `insert into charging_stations (id, tenant_id, station_id, created_at)
@@ -231,11 +207,10 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
       `insert into charging_sessions as s (id, tenant_id, session_id, station_id, connector_id, evse_id, metadata, client_status, stop_reason,
            status, anomaly_count, soc_reconstructed, reading_count, next_seq, started_at, ended_at, created_at, updated_at)
        select b.staged_id, b.tenant_id, b.session_id, st.id, b.connector_id, b.evse_id, b.metadata, b.client_status, b.stop_reason,
-           'pending', 0, false, b.reading_count, b.reading_count, agg.first_ts, agg.last_ts, now(), now()
+           'pending', 0, false, b.reading_count, b.reading_count, x.first_ts, x.last_ts, now(), now()
          from batch_items b
+         join unnest(?::int[], ?::timestamptz[], ?::timestamptz[]) as x(idx, first_ts, last_ts) on x.idx = b.idx
          join charging_stations st on st.tenant_id = b.tenant_id and st.station_id = b.station_id
-         left join lateral (select min(m.timestamp) as first_ts, max(m.timestamp) as last_ts from meter_values m
-                             where m.session_id = b.staged_id and b.reading_count > 0) agg on true
         where ${pending}
         order by b.idx
        -- An existing session keeps what this item does not say (POST semantics).
@@ -251,7 +226,7 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
            ended_at = case when excluded.reading_count > 0 then excluded.ended_at else s.ended_at end,
            updated_at = now()
        returning s.id, s.session_id, s.next_seq, s.metadata`,
-      [...range],
+      [pgArray(items.map((it) => it.idx)), pgArray(spans.map((x) => x.first)), pgArray(spans.map((x) => x.last)), ...range],
     );
     await exec(
       `insert into connectors (id, tenant_id, station_id, connector_id, evse_id, created_at)
@@ -262,33 +237,25 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
       [tenantId, ...range],
     );
     const bySessionId = new Map(sessions.map((r) => [r.session_id as string, r]));
-    // Existing sessions that this batch gives readings: drop theirs, then take the staged ones,
-    // numbered after the session's earlier ones (next_seq came back already advanced by n).
-    const moved = items
-      .map((it) => ({ it, row: bySessionId.get(it.session_id)! }))
-      .filter(({ it, row }) => row.id !== it.staged_id && it.reading_count > 0);
-    if (moved.length > 0) {
-      const ids = moved.map(({ row }) => row.id as string);
-      await exec('delete from meter_values where session_id = any(?::uuid[])', [uuidArray(ids)]);
-      await exec(
-        `update meter_values m set session_id = x.id, seq = m.seq + x.base
-           from unnest(?::uuid[], ?::uuid[], ?::int[]) as x(staged_id, id, base) where m.session_id = x.staged_id`,
-        [uuidArray(moved.map(({ it }) => it.staged_id)), uuidArray(ids), `{${moved.map(({ it, row }) => row.next_seq - it.reading_count).join(',')}}`],
-      );
-    }
-    const finalIds = items.map((it) => bySessionId.get(it.session_id)!.id as string);
-    const tLoad = performance.now();
-    // An item with readings replaces the session's, so its staged JSON is exactly what the session
-    // now holds (numbered after its earlier readings); only the others are read back.
-    const stored = await loadReadingsOf(tem, tenantId, finalIds.filter((_, i) => items[i].readings_json == null));
-    const readings = items.map((it, i) => {
-      const row = bySessionId.get(it.session_id)!;
-      return it.readings_json == null ? stored.get(finalIds[i]) ?? [] : stagedReadings(it.readings_json, row.next_seq - it.reading_count);
-    });
+    const rows = items.map((it) => bySessionId.get(it.session_id)!);
+    const finalIds = rows.map((row) => row.id as string);
+    // Readings: an item with readings replaces the session's (an existing session's go first), its
+    // own numbered after the session's earlier ones (next_seq came back already advanced by n).
+    const replaced = items.flatMap((it, i) => (staged[i] && finalIds[i] !== it.staged_id ? [finalIds[i]] : []));
+    if (replaced.length > 0) await exec('delete from meter_values where session_id = any(?::uuid[])', [uuidArray(replaced)]);
+    const readings: StoredMeterValue[][] = staged.map((mv, i) => (mv ? stored(mv, rows[i].next_seq - items[i].reading_count) : []));
+    const plain = items.map((it) => it.readings_json == null || !(it.readings_json as string).includes('\\'));
+    await copyText(tem, 'meter_values', READING_COLUMNS, readingsCopyText(tenantId, finalIds, readings, plain));
+    // Items without readings keep the session's.
+    const kept = await loadReadingsOf(tem, tenantId, finalIds.filter((_, i) => !staged[i]));
+    for (const [i, id] of finalIds.entries()) if (!staged[i]) readings[i] = kept.get(id) ?? [];
 
     const t1 = performance.now();
-    const toAnalyse = items.map((it, i) => ({ readings: readings[i], metadata: bySessionId.get(it.session_id)!.metadata }));
-    const verdicts = (await verdictsFor(toAnalyse)).map((verdict, i) => ({ sessionDbId: finalIds[i], verdict, idx: items[i].idx as number }));
+    const verdicts = (await verdictsFor(items.map((_, i) => ({ readings: readings[i], metadata: rows[i].metadata })))).map((verdict, i) => ({
+      sessionDbId: finalIds[i],
+      verdict,
+      idx: items[i].idx as number,
+    }));
     const t2 = performance.now();
     await storeVerdicts(tem, tenantId, verdicts);
 
@@ -310,14 +277,13 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
               processed_sessions = processed_sessions + ?, failed_sessions = failed_sessions + ? where id = ?`,
       [states.length - failed, failed, batchId],
     );
-    const timings = { writeMs: Math.round(tLoad - t0), loadMs: Math.round(t1 - tLoad), analyseMs: Math.round(t2 - t1), verdictMs: Math.round(performance.now() - t2) };
+    const timings = { writeMs: Math.round(t1 - t0), analyseMs: Math.round(t2 - t1), verdictMs: Math.round(performance.now() - t2) };
     return { processed: states.length - failed, failed, skipped: to - from - items.length, timings };
   });
 }
 
 /** A staged item's readings as the session stores them: arrival order, `seq` from `base`. */
-export function stagedReadings(json: string, base: number): StoredMeterValue[] {
-  const raw = JSON.parse(json) as RawMeterValue[];
+function stored(raw: RawMeterValue[], base: number): StoredMeterValue[] {
   const out: StoredMeterValue[] = new Array(raw.length);
   for (let k = 0; k < raw.length; k++) {
     const m = raw[k];
@@ -338,16 +304,53 @@ export function stagedReadings(json: string, base: number): StoredMeterValue[] {
   return out;
 }
 
+/**
+ * meter_values rows in COPY text; timestamps go as the client wrote them (PostgreSQL parses them,
+ * as for any write). `plain[i]` says session i's strings need no escaping: its JSON had no
+ * backslash, and JSON escapes every character COPY would (the common case, and 8 fewer regex
+ * tests per reading).
+ */
+function readingsCopyText(tenantId: string, sessionIds: string[], readings: StoredMeterValue[][], plain: boolean[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < readings.length; i++) {
+    const prefix = `${tenantId}\t${sessionIds[i]}\t`;
+    const f = plain[i] ? (v: string | number | null | undefined) => (v == null ? '\\N' : v) : copyField;
+    let text = '';
+    for (const m of readings[i]) {
+      text +=
+        `${prefix}${m.seq}\t${f(m.timestamp)}\t${m.value}\t${f(m.measurand)}\t${f(m.unit)}\t${f(m.phase)}\t` +
+        `${f(m.location)}\t${f(m.context)}\t${f(m.format)}\t${f(m.multiplier)}\t${m.reconstructed ? 't' : 'f'}\n`;
+    }
+    parts.push(text);
+  }
+  return parts.join('');
+}
+
+/** The earliest and latest timestamps of validated readings, as written (for the session's started/ended). */
+function span(raw: RawMeterValue[]): { first: string | null; last: string | null } {
+  let first: string | null = null;
+  let last: string | null = null;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const m of raw) {
+    const t = parseTimestamp(m.timestamp)!;
+    if (t < lo) [lo, first] = [t, m.timestamp];
+    if (t > hi) [hi, last] = [t, m.timestamp];
+  }
+  return { first, last };
+}
+
+/** A PostgreSQL array literal (every element quoted; null is NULL). */
+const pgArray = (values: unknown[]) => `{${values.map((v) => (v == null ? 'NULL' : `"${String(v).replace(/["\\]/g, '\\$&')}"`)).join(',')}}`;
+
 export async function finishBatch(em: EntityManager, tenantId: string, batchId: string, status: 'completed' | 'failed'): Promise<void> {
   await em.transactional(async (tem) => {
     let unprocessed = 0;
     if (status === 'failed') {
       // Items no chunk got to will never be processed: they fail with the batch and their staged
       // readings go. A chunk still running for them (its lane was not cancelled) finds none pending.
-      const staged = await lockUnprocessedItems(tem, batchId);
-      await dropStagedReadings(tem, staged);
-      await sql(tem, `update batch_items set state = 'failed', message = 'Not processed: the batch failed first.', processed_at = now() where batch_id = ? and state = 'pending'`, [batchId]);
-      unprocessed = staged.length;
+      unprocessed = await lockUnprocessedItems(tem, batchId);
+      await sql(tem, `update batch_items set state = 'failed', message = 'Not processed: the batch failed first.', processed_at = now(), readings_json = null where batch_id = ? and state = 'pending'`, [batchId]);
     }
     await sql(tem, `update batches set status = ?, failed_sessions = failed_sessions + ?, completed_at = coalesce(completed_at, now()) where id = ? and tenant_id = ?`, [
       status,
