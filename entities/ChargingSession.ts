@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
-import type { AnomalyCategory, DataQuality } from '../domain/analysis/types';
+import type { AnomalyCategory, DataQuality, SocPoints } from '../domain/analysis/types';
 import { ChargingStation } from './ChargingStation';
 import { Tenant } from './Tenant';
 
@@ -34,7 +34,7 @@ export class ChargingSession {
   isRecurring: boolean | null = null;
   /** SORC's SoC overlay for sessions without SoC (never part of the analysed readings). */
   socReconstructed = false;
-  reconstructedSoc: { timestamp: string; value: number }[] | null = null;
+  reconstructedSoc: SocPoints | null = null;
   sorcConfidence: number | null = null;
   analyzedAt: Date | null = null;
   /** Readings stored for the session, and the arrival counter that orders them. */

@@ -22,7 +22,7 @@ import {
   type DetectorOutput,
   type SocOverlay,
 } from '../domain/analysis/types';
-import { BUCKET_MS, isoUtc } from '../domain/analysis/window';
+import { BUCKET_MS } from '../domain/analysis/window';
 import { extractFeatures, FEATURE_COUNT, FEATURE_VERSION, type FeatureMatrix } from './features';
 import { ARTIFACTS_DIR } from './paths';
 import { applyConfidence, decode, defaultPostprocess, type PostprocessConfig } from './postprocess';
@@ -240,7 +240,7 @@ export class OnnxDetector implements BatchDetector {
    * back into the readings the detector analyses.
    */
   async reconstructSoc(window: AnalysisWindow, features?: FeatureMatrix, metadata?: Record<string, unknown> | null): Promise<SocOverlay> {
-    if (!needsSorc(window)) return { socReconstructed: false, reconstructedSoc: [], sorcConfidence: null };
+    if (!needsSorc(window)) return { socReconstructed: false, reconstructedSoc: { t0: window.t0, buckets: [], values: [] }, sorcConfidence: null };
     const f = features ?? extractFeatures(window, metadata);
     const { soc, sigma } = await this.sorcRaw(f);
     return overlayFrom(window, f.bucketCount, soc, sigma);
@@ -263,13 +263,18 @@ function needsSorc(w: AnalysisWindow): boolean {
 function overlayFrom(w: AnalysisWindow, T: number, soc: Float32Array, sigma: Float32Array): SocOverlay {
   const has = new Uint8Array(T);
   for (const s of [w.energy, w.power]) for (const t of s.t) has[Math.min(T - 1, Math.max(0, Math.floor((t - w.t0) / BUCKET_MS)))] = 1;
-  const points: { timestamp: string; value: number }[] = [];
+  const buckets: number[] = [];
+  const values: number[] = [];
   let conf = 0;
   for (let b = 0; b < T; b++) {
     conf += sorcConfidenceOf(sigma[b]);
-    if (has[b]) points.push({ timestamp: isoUtc(w.t0 + b * BUCKET_MS), value: Math.round(soc[b] * 10) / 10 });
+    if (has[b]) {
+      buckets.push(b);
+      values.push(Math.round(soc[b] * 10) / 10);
+    }
   }
-  return { socReconstructed: points.length > 0, reconstructedSoc: points, sorcConfidence: points.length ? round3(conf / T) : null };
+  const any = buckets.length > 0;
+  return { socReconstructed: any, reconstructedSoc: { t0: w.t0, buckets, values }, sorcConfidence: any ? round3(conf / T) : null };
 }
 
 /** Sessions per ONNX run, and how much longer than the shortest a session of the group may be. */

@@ -1,6 +1,7 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import { ChargingSession, MeterValue, SessionAnomaly, type SessionWritePayload } from '../../entities';
 import { validateMeterValues } from '../../domain/analysis/validate';
+import { socPointList } from '../../domain/analysis/window';
 import { stageWrite, type WriteKind } from '../../domain/sessions/writes';
 import { sendSessionWrite } from '../../temporal/sessions';
 import { notFound, unprocessable } from '../http-error';
@@ -147,7 +148,7 @@ export const sessionRoutes = [
       const body: z.infer<typeof SessionDetailOut> = {
         ...(await sessionResponse(em, session)),
         meterValues: readings.map(presentMeterValue),
-        reconstructedSoc: session.reconstructedSoc ?? [],
+        reconstructedSoc: socPointList(session.reconstructedSoc),
         sorcConfidence: session.sorcConfidence,
         readingCount: session.readingCount,
         dataQuality: (session.quality as unknown as Record<string, unknown>) ?? null,

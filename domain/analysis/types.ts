@@ -127,9 +127,21 @@ export interface Detector {
 export interface SocOverlay {
   socReconstructed: boolean;
   /** One point per 15-second bucket that has an energy or power reading. */
-  reconstructedSoc: { timestamp: string; value: number }[];
-  /** Set only when reconstructedSoc is non-empty. */
+  reconstructedSoc: SocPoints;
+  /** Set only when reconstructedSoc has points. */
   sorcConfidence: number | null;
+}
+
+/**
+ * SoC points on the analysis window's bucket grid, kept (and stored) compactly: point i is at
+ * t0 + buckets[i] × 15 s with SoC values[i] percent. A list of timestamped objects was 2.6 kB of
+ * JSON per session and most of the cost of storing a verdict; `socPointList` makes that list for
+ * the API.
+ */
+export interface SocPoints {
+  t0: number;
+  buckets: number[];
+  values: number[];
 }
 
 export interface DetectorOutput {

@@ -1,6 +1,6 @@
 // The analysis window (anomaly-categories.md, "Terms"): at most the last 6 hours of a session,
 // cut into 15-second buckets counted from the first reading in the window.
-import type { AnalysisWindow, NormalisedSession, Series } from './types';
+import type { AnalysisWindow, NormalisedSession, Series, SocPoints } from './types';
 
 export const BUCKET_MS = 15_000;
 export const WINDOW_MS = 6 * 3600_000;
@@ -15,6 +15,12 @@ export function bucketOf(t: number, t0: number): number {
 export function isoUtc(ms: number): string {
   const s = new Date(ms).toISOString();
   return s.endsWith('.000Z') ? `${s.slice(0, -5)}Z` : s;
+}
+
+/** The SoC overlay's points as the API lists them: timestamp and value, in time order. */
+export function socPointList(p: SocPoints | null | undefined): { timestamp: string; value: number }[] {
+  if (!p) return [];
+  return p.buckets.map((b, i) => ({ timestamp: isoUtc(p.t0 + b * BUCKET_MS), value: p.values[i] }));
 }
 
 /** Time span of an inclusive bucket range: t0 + 15 s·startUnit to t0 + 15 s·(endUnit + 1). */

@@ -152,9 +152,10 @@ describe('ONNX parity (onnxruntime-node vs the exporter)', function () {
       assert.deepEqual((await analyseMany([inputs[i]], detector))[0], r, `${fx.id}: same verdict alone`);
       if (s.window.soc.t.length >= 2) assert.equal(r.soc, undefined, fx.id);
       else {
-        assert.ok(r.soc && r.soc.socReconstructed && r.soc.reconstructedSoc.length > 0, `${fx.id} SORC overlay`);
+        assert.ok(r.soc && r.soc.socReconstructed && r.soc.reconstructedSoc.values.length > 0, `${fx.id} SORC overlay`);
         assert.ok(r.soc.sorcConfidence !== null && r.soc.sorcConfidence >= 0 && r.soc.sorcConfidence <= 1);
-        assert.ok(r.soc.reconstructedSoc.every((p) => p.value >= 0 && p.value <= 100));
+        assert.equal(r.soc.reconstructedSoc.buckets.length, r.soc.reconstructedSoc.values.length);
+        assert.ok(r.soc.reconstructedSoc.values.every((v) => v >= 0 && v <= 100));
       }
     }
   });
