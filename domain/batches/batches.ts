@@ -68,7 +68,7 @@ const READING_COLUMNS = 'tenant_id, session_id, seq, timestamp, value, measurand
  * parses the next group; at most one is in flight.
  */
 export class BatchStager {
-  private items: string[] = [];
+  private items: Buffer[] = [];
   private inFlight: Promise<void> = Promise.resolve();
   private failure: unknown;
   /** ms the caller spent waiting for PostgreSQL (the rest of the COPY time overlapped parsing). */
@@ -86,9 +86,11 @@ export class BatchStager {
   add(idx: number, s: BatchSessionInput): boolean {
     const mv = s.meterValues;
     this.items.push(
-      `${this.batchId}\t${idx}\t${this.tenantId}\t${copyField(s.sessionId)}\t${copyField(s.chargingStationId)}\t${copyField(s.connectorId)}\t${copyField(s.evseId)}\t` +
-        `${s.metadata == null ? '\\N' : copyField(JSON.stringify(s.metadata))}\t${copyField(s.status)}\t${copyField(s.stopReason)}\t${mv.length}\t${randomUUID()}\t` +
-        `${mv.length === 0 ? '\\N' : copyField(JSON.stringify(mv))}\tpending\n`,
+      Buffer.from(
+        `${this.batchId}\t${idx}\t${this.tenantId}\t${copyField(s.sessionId)}\t${copyField(s.chargingStationId)}\t${copyField(s.connectorId)}\t${copyField(s.evseId)}\t` +
+          `${s.metadata == null ? '\\N' : copyField(JSON.stringify(s.metadata))}\t${copyField(s.status)}\t${copyField(s.stopReason)}\t${mv.length}\t${randomUUID()}\t` +
+          `${mv.length === 0 ? '\\N' : copyField(JSON.stringify(mv))}\tpending\n`,
+      ),
     );
     this.sessions++;
     this.totalReadings += mv.length;
@@ -98,7 +100,7 @@ export class BatchStager {
   /** Waits for the previous group's COPY, then starts this group's without waiting for it. */
   async flush(): Promise<void> {
     await this.settle();
-    const items = this.items.join('');
+    const items = Buffer.concat(this.items);
     this.items = [];
     this.inFlight = copyText(this.tem, 'batch_items', ITEM_COLUMNS, items).catch((err) => {
       this.failure = err;
@@ -310,8 +312,8 @@ function stored(raw: RawMeterValue[], base: number): StoredMeterValue[] {
  * backslash, and JSON escapes every character COPY would (the common case, and 8 fewer regex
  * tests per reading).
  */
-function readingsCopyText(tenantId: string, sessionIds: string[], readings: StoredMeterValue[][], plain: boolean[]): string {
-  const parts: string[] = [];
+function readingsCopyText(tenantId: string, sessionIds: string[], readings: StoredMeterValue[][], plain: boolean[]): Buffer {
+  const parts: Buffer[] = [];
   for (let i = 0; i < readings.length; i++) {
     const prefix = `${tenantId}\t${sessionIds[i]}\t`;
     const f = plain[i] ? (v: string | number | null | undefined) => (v == null ? '\\N' : v) : copyField;
@@ -321,9 +323,9 @@ function readingsCopyText(tenantId: string, sessionIds: string[], readings: Stor
         `${prefix}${m.seq}\t${f(m.timestamp)}\t${m.value}\t${f(m.measurand)}\t${f(m.unit)}\t${f(m.phase)}\t` +
         `${f(m.location)}\t${f(m.context)}\t${f(m.format)}\t${f(m.multiplier)}\t${m.reconstructed ? 't' : 'f'}\n`;
     }
-    parts.push(text);
+    parts.push(Buffer.from(text));
   }
-  return parts.join('');
+  return Buffer.concat(parts);
 }
 
 /** The earliest and latest timestamps of validated readings, as written (for the session's started/ended). */
