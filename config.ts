@@ -33,6 +33,12 @@ export const config = {
   batchBodyLimitBytes: int('EVNI_BATCH_BODY_LIMIT_BYTES', 2 * 1024 * 1024 * 1024),
   maxBatchSessions: int('EVNI_MAX_BATCH_SESSIONS', 100_000),
   maxBatchReadings: int('EVNI_MAX_BATCH_READINGS', 10_000_000),
+  /**
+   * Batch submits staging at once in one API process (429 with Retry-After beyond it). A submit
+   * holds a database connection for its whole upload, and the pool has 10: unbounded slow uploads
+   * would leave none for anything else.
+   */
+  maxConcurrentBatchSubmits: int('EVNI_MAX_CONCURRENT_BATCH_SUBMITS', 4),
   batchChunkSize: int('EVNI_BATCH_CHUNK_SIZE', 200),
   batchParallelism: int('EVNI_BATCH_PARALLELISM', 2),
   logLevel: process.env.LOG_LEVEL ?? 'info',

@@ -113,10 +113,36 @@ const AUTH_MESSAGES: Record<AuthFailure, string> = {
   expired: 'API key has expired',
 };
 
-function validate<T extends z.ZodTypeAny>(schema: T, value: unknown, where: string): z.infer<T> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const errors = result.error.issues.map((i) => ({ loc: [where, ...(i.path as (string | number)[])], msg: i.message }));
+/**
+ * Where the first NUL character (U+0000) sits in a parsed request value, in a key or a string, or
+ * null. PostgreSQL's text and jsonb cannot hold NUL, so such a request is a 422 naming the place,
+ * not a database error.
+ */
+export function nulPath(value: unknown, path: (string | number)[] = []): (string | number)[] | null {
+  if (typeof value === 'string') return value.includes('\0') ? path : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulPath(value[i], [...path, i]);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes('\0')) return [...path, k];
+      const found = nulPath(v, [...path, k]);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+export const NUL_MESSAGE = 'NUL characters (\\u0000) are not accepted';
+
+/** `mayHoldNul: false` skips the NUL scan (a JSON body whose text has no \u0000 escape cannot hold one). */
+function validate<T extends z.ZodTypeAny>(schema: T, value: unknown, where: string, mayHoldNul = true): z.infer<T> {
+  const nul = mayHoldNul ? nulPath(value) : null;
+  const result = nul ? undefined : schema.safeParse(value);
+  if (result?.success) return result.data;
+  const errors = result ? result.error.issues.map((i) => ({ loc: [where, ...(i.path as (string | number)[])], msg: i.message })) : [{ loc: [where, ...nul!], msg: NUL_MESSAGE }];
   const first = errors[0];
   throw new HttpError(422, `Validation failed at ${first.loc.join('.')}: ${first.msg}`, errors);
 }
@@ -210,7 +236,7 @@ export function toKoaHandler(spec: RouteSpec, deps: AppDeps) {
     } else if (spec.body) {
       const read = await readJsonBody(ctx, spec.bodyLimitBytes?.(deps.config) ?? deps.config.bodyLimitBytes);
       rawBody = read.raw;
-      body = validate(spec.body, camelizeKeys(read.json ?? {}), 'body');
+      body = validate(spec.body, camelizeKeys(read.json ?? {}), 'body', read.raw.includes('\\u0000'));
     }
     const result = await spec
       .handler({

@@ -411,6 +411,49 @@ describe('batches', function () {
       assert.equal(await count('select count(*) n from batches where tenant_id = ? and idempotency_key = ?', [tenantId, headers['idempotency-key']]), 1);
     });
 
+    it('at most EVNI_MAX_CONCURRENT_BATCH_SUBMITS uploads at once: the next is a 429 with Retry-After, other requests keep working', async () => {
+      const cap = config.maxConcurrentBatchSubmits;
+      const session = (id: string) => JSON.stringify({ sessionId: id, chargingStationId: 'CP-CAP', meterValues: [kwh(0, 0), kwh(5, 1), kwh(10, 2)] });
+      // Uploads that send their first session and then stall, each holding a submit slot.
+      const stalled = Array.from({ length: cap }, (_, i) => {
+        // Own connections: a pooled socket that an earlier test's early answer left half-written can stall before sending.
+        const req = http.request(`${stack().apiUrl}/v1/sessions/batch`, {
+          method: 'POST',
+          agent: false,
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        });
+        const answer = new Promise<{ status: number; body: any }>((resolve, reject) => {
+          req.on('error', reject);
+          req.on('response', (res) => {
+            let text = '';
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
+          });
+        });
+        req.write(`{"sessions":[${session(`cap-${i}`)}`);
+        return { req, answer };
+      });
+      // Each waits for the rest of its body inside its open submit transaction.
+      const staging = () => count(`select count(*) n from pg_stat_activity where datname = current_database() and state = 'idle in transaction'`, []);
+      await waitFor('the stalled uploads to be staging', async () => ((await staging()) >= cap ? true : undefined));
+      const one = (id: string) => call('POST', '/v1/sessions/batch', { key, raw: `{"sessions":[${session(id)}]}`, headers: { 'content-type': 'application/json' } });
+      const refused = await one('cap-refused');
+      assert.equal(refused.status, 429, refused.text);
+      assert.match(refused.body.detail, /already uploading/);
+      assert.equal(refused.headers.get('retry-after'), '5');
+      assert.equal((await call('GET', '/v1/sessions?pageSize=1', { key })).status, 200, 'the database pool is not used up');
+      // One upload finishes: its batch is accepted, and its slot takes the next submit.
+      stalled[0].req.end(']}');
+      const first = await stalled[0].answer;
+      assert.equal(first.status, 200);
+      const after = await one('cap-after');
+      assert.equal(after.status, 200);
+      for (const s of stalled.slice(1)) s.req.end(']}');
+      const rest = await Promise.all(stalled.slice(1).map((s) => s.answer));
+      assert.deepEqual(rest.map((a) => a.status), Array(cap - 1).fill(200));
+      for (const batchId of [first.body.batchId, after.body.batchId, ...rest.map((a) => a.body.batchId)]) await completed(key, batchId);
+    });
+
     it('a body over the batch limit is a 413 (declared or streamed), and nothing is stored', async () => {
       const api = await listen(
         { orm: stack().orm, temporal: stack().env.client, config: { ...config, taskQueue: stack().taskQueue, batchBodyLimitBytes: 100_000 }, logger: pino({ level: 'silent' }) },

@@ -52,6 +52,31 @@ describe('HTTP conventions', () => {
     assert.deepEqual(res.body.errors[0].loc, ['body', 'name']);
   });
 
+  it('a NUL character anywhere (body value or key, path, query, batch session) is a 422 naming where, and nothing is stored', async () => {
+    const reading = { timestamp: '2026-03-02T08:00:00Z', value: 1, measurand: 'Energy.Active.Import.Register', unit: 'kWh' };
+    const value = await call('POST', '/v1/sessions', { key, body: { sessionId: 'nul-1', chargingStationId: 'CP-NUL', meterValues: [reading, { ...reading, unit: 'kWh\u0000' }] } });
+    assert.equal(value.status, 422, value.text);
+    assert.deepEqual(value.body.errors[0].loc, ['body', 'meterValues', 1, 'unit']);
+    assert.match(value.body.detail, /NUL/);
+    const metaKey = await call('POST', '/v1/sessions', { key, body: { sessionId: 'nul-1', chargingStationId: 'CP-NUL', metadata: { 'a\u0000b': 1 } } });
+    assert.equal(metaKey.status, 422, metaKey.text);
+    assert.deepEqual(metaKey.body.errors[0].loc, ['body', 'metadata', 'a\u0000b']);
+    assert.equal((await call('GET', '/v1/sessions/nul-1', { key })).status, 404, 'nothing stored');
+    const pathNul = await call('GET', '/v1/sessions/nul%00x', { key });
+    assert.equal(pathNul.status, 422, pathNul.text);
+    assert.deepEqual(pathNul.body.errors[0].loc, ['path', 'session_id']);
+    const queryNul = await call('GET', '/v1/sessions?chargingStationId=CP%00', { key });
+    assert.equal(queryNul.status, 422, queryNul.text);
+    assert.deepEqual(queryNul.body.errors[0].loc, ['query', 'chargingStationId']);
+    const batch = await call('POST', '/v1/sessions/batch', {
+      key,
+      body: { sessions: [{ sessionId: 'nul-b0', chargingStationId: 'CP-NUL', meterValues: [reading] }, { sessionId: 'nul-b1', chargingStationId: 'CP-NUL\u0000', meterValues: [reading] }] },
+    });
+    assert.equal(batch.status, 422, batch.text);
+    assert.deepEqual(batch.body.errors[0].loc, ['body', 'sessions', 1, 'chargingStationId']);
+    assert.equal((await call('GET', '/v1/sessions/nul-b0', { key })).status, 404, 'nothing of the rejected batch stored');
+  });
+
   it('logs one JSON line per request with method, path, status, duration, tenant and request id', async () => {
     const res = await call('GET', '/v1/api-keys', { key, headers: { 'x-request-id': 'trace-me-123' } });
     assert.equal(res.headers.get('x-request-id'), 'trace-me-123');

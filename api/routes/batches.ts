@@ -18,7 +18,7 @@ import { BatchBodySplitter, JsonShapeError } from '../../domain/batches/json-str
 import { startBatch } from '../../temporal/batches';
 import type { AppDeps } from '../context';
 import { HttpError, notFound, unprocessable, type FieldError } from '../http-error';
-import { camelizeKeys, defineRoute } from '../route';
+import { camelizeKeys, defineRoute, NUL_MESSAGE, nulPath } from '../route';
 import { BatchIdParams, BatchSessionItem, BatchStatus, BatchStatusQuery, BatchSubmit, BatchSubmitted } from '../schemas/batches';
 import { ErrorSchema, iso } from '../schemas/common';
 import { presentSession } from '../schemas/sessions';
@@ -80,6 +80,9 @@ class SessionChecker {
     }
     const t1 = performance.now();
     this.parseMs += t1 - t0;
+    // JSON writes NUL only as an escape, so only such a text needs the scan.
+    const nul = text.includes('\\u0000') ? nulPath(value) : null;
+    if (nul) throw reject(['body', 'sessions', i, ...nul], NUL_MESSAGE);
     if (i >= this.config.maxBatchSessions) throw reject(['body', 'sessions'], `at most ${this.config.maxBatchSessions} sessions per batch`);
     const result = BatchSessionItem.safeParse(value);
     if (!result.success) {
@@ -189,6 +192,9 @@ async function stageStream(
   };
 }
 
+/** Submits staging now, per app (each holds a database connection until its body is read). */
+const submitsInFlight = new WeakMap<AppDeps, number>();
+
 export const batchRoutes = [
   defineRoute({
     method: 'post',
@@ -208,6 +214,7 @@ export const batchRoutes = [
     responses: {
       200: { description: 'Accepted (or the batch this Idempotency-Key created before)', schema: BatchSubmitted },
       409: { description: 'The Idempotency-Key was used for a different request', schema: ErrorSchema },
+      429: { description: 'Too many batch submits are uploading at once (EVNI_MAX_CONCURRENT_BATCH_SUBMITS); retry after the Retry-After seconds', schema: ErrorSchema },
       503: { description: 'The workflow engine is unavailable; nothing was stored', schema: ErrorSchema },
     },
     handler: async ({ em, auth, deps, headers, bodyStream, log }) => {
@@ -216,9 +223,14 @@ export const batchRoutes = [
       const idempotencyKey = typeof keyHeader === 'string' && keyHeader.length > 0 ? keyHeader : null;
       if (idempotencyKey && idempotencyKey.length > 200) throw unprocessable('Idempotency-Key must be at most 200 characters');
       const tenantId = auth.tenant.id;
-      const { result: staged, timings } = await em.transactional((tem) =>
-        stageStream(tem, { tenantId, idempotencyKey, stream: bodyStream!, config: deps.config }),
-      );
+      const inFlight = submitsInFlight.get(deps) ?? 0;
+      if (inFlight >= deps.config.maxConcurrentBatchSubmits) {
+        throw new HttpError(429, `${inFlight} batch submits are already uploading; retry shortly`, undefined, { 'Retry-After': '5' });
+      }
+      submitsInFlight.set(deps, inFlight + 1);
+      const { result: staged, timings } = await em
+        .transactional((tem) => stageStream(tem, { tenantId, idempotencyKey, stream: bodyStream!, config: deps.config }))
+        .finally(() => submitsInFlight.set(deps, (submitsInFlight.get(deps) ?? 1) - 1));
       if (staged.kind === 'conflict') throw new HttpError(409, 'This Idempotency-Key was already used for a different batch');
       const t1 = performance.now();
       if (staged.kind === 'created' || staged.status === 'pending') {
