@@ -272,6 +272,28 @@ describe('batches', function () {
     assert.equal((await call('GET', '/v1/sessions/batch/not-a-uuid', { key })).status, 404);
   });
 
+  it('chunks of two batches sharing sessions in opposite orders run at once without a deadlock', async () => {
+    const em = () => stack().orm.em.fork();
+    const ids = Array.from({ length: 2000 }, (_, i) => `dl-${String(i).padStart(4, '0')}`);
+    const sessions = (order: string[]) => order.map((sessionId) => ({ sessionId, chargingStationId: 'CP-DL', connectorId: null, metadata: null, meterValues: [kwh(0, 0), kwh(5, 1), kwh(10, 2)] }));
+    // The sessions and their station exist already (a chunk that creates the station holds the
+    // other back at that insert); both batches replace their readings.
+    const first = await stageBatch(em(), { tenantId, sessions: sessions(ids) as never, idempotencyKey: null, requestHash: 'dl-first' });
+    await processChunk(em(), tenantId, (first as { batchId: string }).batchId, 0, ids.length);
+    const batchIds: string[] = [];
+    for (const [i, order] of [ids, [...ids].reverse()].entries()) {
+      const staged = await stageBatch(em(), { tenantId, sessions: sessions(order) as never, idempotencyKey: null, requestHash: `dl-${i}` });
+      batchIds.push((staged as { batchId: string }).batchId);
+    }
+    // Both chunks upsert the same 2,000 sessions at the same moment; taken in each batch's own order,
+    // the rows are locked in opposite orders and PostgreSQL reports a deadlock.
+    const results = await Promise.allSettled(batchIds.map((batchId) => processChunk(em(), tenantId, batchId, 0, ids.length)));
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? r.value.processed : (r.reason as Error).message)),
+      [ids.length, ids.length],
+    );
+  });
+
   it('a larger batch runs in several chunks with every session processed exactly once', async () => {
     const sessions = Array.from({ length: 450 }, (_, i) => ({
       sessionId: `b-many-${i}`,

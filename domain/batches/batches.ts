@@ -204,7 +204,9 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
       [tenantId, ...range],
     );
     // Upsert locks each session row until commit: a live session actor's writes wait for the chunk.
-    // The stats of a session that carries readings are those of its staged readings (they replace).
+    // Rows are taken in session-id order, as in every chunk, so two batches sharing sessions wait
+    // for each other instead of deadlocking. The stats of a session that carries readings are
+    // those of its staged readings (they replace).
     const sessions = await exec(
       `insert into charging_sessions as s (id, tenant_id, session_id, station_id, connector_id, evse_id, metadata, client_status, stop_reason,
            status, anomaly_count, soc_reconstructed, reading_count, next_seq, started_at, ended_at, created_at, updated_at)
@@ -214,7 +216,7 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
          join unnest(?::int[], ?::timestamptz[], ?::timestamptz[]) as x(idx, first_ts, last_ts) on x.idx = b.idx
          join charging_stations st on st.tenant_id = b.tenant_id and st.station_id = b.station_id
         where ${pending}
-        order by b.idx
+        order by b.session_id
        -- An existing session keeps what this item does not say (POST semantics).
        on conflict (tenant_id, session_id) do update set
            connector_id = coalesce(excluded.connector_id, s.connector_id),
@@ -234,7 +236,7 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
       `insert into connectors (id, tenant_id, station_id, connector_id, evse_id, created_at)
        select gen_random_uuid(), ?, st.id, b.connector_id, max(b.evse_id), now()
          from batch_items b join charging_stations st on st.tenant_id = b.tenant_id and st.station_id = b.station_id
-        where ${pending} and b.connector_id is not null group by st.id, b.connector_id
+        where ${pending} and b.connector_id is not null group by st.id, b.connector_id order by st.id, b.connector_id
        on conflict (station_id, connector_id) do update set evse_id = coalesce(excluded.evse_id, connectors.evse_id)`,
       [tenantId, ...range],
     );
