@@ -168,8 +168,8 @@ async function readJsonBody(ctx: ParameterizedContext, limit: number): Promise<{
   }
 }
 
-/** How much more of a body that is already over the limit is read (and thrown away) before answering. */
-const DISCARD_AFTER_413 = 64 * 1024 * 1024;
+/** How much more of a refused body (over the limit, or too many uploads) is read and thrown away before answering. */
+const DISCARD_WHEN_REFUSED = 64 * 1024 * 1024;
 
 /**
  * Reads and throws away what is left of a streamed body that a handler stopped reading (a 4xx
@@ -229,7 +229,7 @@ export function toKoaHandler(spec: RouteSpec, deps: AppDeps) {
         throw new HttpError(415, `Unsupported Content-Type "${type}": send application/json`);
       }
       if (ctx.request.length > limit) {
-        await discardRest(ctx, ctx.req, DISCARD_AFTER_413);
+        await discardRest(ctx, ctx.req, DISCARD_WHEN_REFUSED);
         throw new HttpError(413, `Request body exceeds the limit of ${limit} bytes`);
       }
       bodyStream = ctx.req;
@@ -255,7 +255,9 @@ export function toKoaHandler(spec: RouteSpec, deps: AppDeps) {
       .catch(async (err: unknown) => {
         if (bodyStream) {
           const limit = spec.bodyLimitBytes?.(deps.config) ?? deps.config.bodyLimitBytes;
-          await discardRest(ctx, bodyStream, err instanceof HttpError && err.status === 413 ? DISCARD_AFTER_413 : limit);
+          // A refusal before reading (413, 429) reads little more: the client should not upload it all first.
+          const refused = err instanceof HttpError && (err.status === 413 || err.status === 429);
+          await discardRest(ctx, bodyStream, refused ? DISCARD_WHEN_REFUSED : limit);
         }
         throw err;
       });

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { listen } from '../api/server';
 import { config } from '../config';
 import { discardBatch, finishBatch, processChunk, stageBatch } from '../domain/batches/batches';
+import { parseTimestamp } from '../domain/analysis/validate';
 import { loadReadingsOf, verdictsFor } from '../domain/sessions/analysis';
 import { categoryFixtures, cleanFixtures, pendingFixtures } from './fixtures/sessions';
 import { call, newTenant } from './helpers/http';
@@ -184,6 +185,26 @@ describe('batches', function () {
       0,
       'a processed item keeps no copy of its readings',
     );
+  });
+
+  it('every timestamp form validation accepts is one PostgreSQL stores, as the same instant', async () => {
+    // Chunks COPY timestamps as the client wrote them, after the submit's 200: a form that passed
+    // validation but not PostgreSQL would fail the whole batch later instead of a 422 now.
+    const forms = [
+      '2026-03-02T08:00:00Z', '2026-03-02t08:00:00z', '2026-03-02 08:00:00Z', '2026-03-02T08:00Z', '2026-03-02T08:00:00.5Z',
+      '2026-03-02T08:00:00.123456+00:00', '2026-03-02T18:00:00+10:00', '2026-03-02T18:00:00+1000', '2026-03-02T18:00:00+10',
+      '2026-03-02T02:30:00-05:30', '2026-03-02T08:00:00 Z', ' 2026-03-02T08:00:00Z\t', '2026-03-02T23:59:59+15:59',
+    ];
+    const rows = await stack().orm.em.getConnection().execute(
+      `select f, (extract(epoch from f::timestamptz) * 1000)::float8 as ms from unnest(?::text[]) as f`,
+      [`{${forms.map((f) => `"${f}"`).join(',')}}`],
+    );
+    for (const r of rows as { f: string; ms: number }[]) {
+      const ms = parseTimestamp(r.f);
+      assert.ok(ms !== null, r.f);
+      assert.equal(Math.floor(r.ms), ms, r.f);
+    }
+    assert.equal(rows.length, forms.length);
   });
 
   it('marks sessions recurring when another session at the same station shows the same category', async () => {

@@ -4,7 +4,7 @@ import { Migration } from '@mikro-orm/migrations';
  * A batch item also keeps its validated readings as one JSON text until a chunk has processed it,
  * so the chunk analyses them without reading them back from meter_values (PostgreSQL building
  * JSON from 19,200 rows per chunk was its largest single cost). Items staged before this column
- * have none and are read back as before.
+ * get theirs in migration 20261125022000.
  */
 export class Migration20261125021000 extends Migration {
   override async up(): Promise<void> {

@@ -21,7 +21,7 @@ export class Migration20261125023000 extends Migration {
   override async down(): Promise<void> {
     this.addSql(`update "charging_sessions" s set reconstructed_soc = (
         select jsonb_agg(jsonb_build_object(
-                 'timestamp', to_char(to_timestamp(((s.reconstructed_soc->>'t0')::bigint + b.v::bigint * 15000) / 1000.0) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                 'timestamp', regexp_replace(to_char(to_timestamp(((s.reconstructed_soc->>'t0')::bigint + b.v::bigint * 15000) / 1000.0) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '\\.000Z$', 'Z'),
                  'value', s.reconstructed_soc->'values'->((b.o - 1)::int)) order by b.o)
           from jsonb_array_elements_text(s.reconstructed_soc->'buckets') with ordinality as b(v, o))
       where jsonb_typeof(s.reconstructed_soc) = 'object';`);

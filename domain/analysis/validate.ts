@@ -77,8 +77,11 @@ export const MIN_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
 export const MAX_FUTURE_MS = 24 * 3600 * 1000;
 export const MAX_VALUE = 10_000_000_000;
 
+// Only what PostgreSQL (where readings are stored as sent) parses too: ASCII whitespace, a dot
+// before the fraction. Unicode spaces or a comma would pass here and fail at the database.
 const ISO_RE =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?[ \t]*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
+const ASCII_SPACE_AROUND = /^[ \t\r\n]+|[ \t\r\n]+$/g;
 
 /**
  * ISO 8601 date-time → epoch ms, or null. An explicit offset (`Z`, `+10:00`, `+1000`, `+10`) is
@@ -88,7 +91,7 @@ export function parseTimestamp(s: unknown): number | null {
   if (typeof s !== 'string') return null;
   const fast = parseCommon(s);
   if (fast !== undefined) return fast;
-  const m = ISO_RE.exec(s.trim());
+  const m = ISO_RE.exec(s.replace(ASCII_SPACE_AROUND, ''));
   if (!m) return null;
   const [, ys, mos, ds, hs, mis, ss, frac, z, sign, ohs, oms] = m;
   const y = Number(ys);

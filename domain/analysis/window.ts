@@ -18,8 +18,10 @@ export function isoUtc(ms: number): string {
 }
 
 /** The SoC overlay's points as the API lists them: timestamp and value, in time order. */
-export function socPointList(p: SocPoints | null | undefined): { timestamp: string; value: number }[] {
+export function socPointList(p: SocPoints | { timestamp: string; value: number }[] | null | undefined): { timestamp: string; value: number }[] {
   if (!p) return [];
+  // Written in the list form by a worker from before the compact form (during a rolling update).
+  if (Array.isArray(p)) return p;
   return p.buckets.map((b, i) => ({ timestamp: isoUtc(p.t0 + b * BUCKET_MS), value: p.values[i] }));
 }
 

@@ -45,6 +45,16 @@ describe('parseTimestamp', () => {
     assert.equal(parseTimestamp('2025-02-29T00:00:00Z'), null);
   });
 
+  it('accepts only what PostgreSQL parses too: ASCII spaces, a dot before the fraction', () => {
+    const utc = Date.UTC(2026, 1, 27, 10, 0, 0);
+    assert.equal(parseTimestamp(' 2026-02-27T10:00:00Z\t'), utc);
+    assert.equal(parseTimestamp('2026-02-27T10:00:00 Z'), utc);
+    assert.equal(parseTimestamp('2026-02-27 10:00:00+00'), utc);
+    for (const s of ['2026-02-27T10:00:00,5Z', '2026-02-27T10:00:00Z\u00a0', '\ufeff2026-02-27T10:00:00Z', '2026-02-27T10:00:00\u2003Z']) {
+      assert.equal(parseTimestamp(s), null, JSON.stringify(s));
+    }
+  });
+
   it('places 1970 (an unset charger clock) correctly so that it can be rejected', () => {
     assert.equal(parseTimestamp('1970-01-01T00:00:10Z'), 10_000);
     assert.equal(parseTimestamp('0099-01-01T00:00:00Z'), new Date('0099-01-01T00:00:00Z').getTime());

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { emptyQuality, normalise } from '../../domain/analysis/normalise';
 import type { NormalisedSession, Series } from '../../domain/analysis/types';
-import { analysisWindow, bucketOf, isoUtc, timeRangeOf } from '../../domain/analysis/window';
+import { analysisWindow, bucketOf, isoUtc, socPointList, timeRangeOf } from '../../domain/analysis/window';
 import { cleanFixtures, START, stored } from '../fixtures/sessions';
 
 const T0 = Date.parse(START);
@@ -21,6 +21,19 @@ describe('bucketOf', () => {
     assert.equal(bucketOf(T0 + 15_000, T0), 1);
     assert.equal(bucketOf(T0 + 6 * H - 1, T0), 1439);
     assert.equal(bucketOf(T0 + 6 * H, T0), 1440);
+  });
+});
+
+describe('socPointList', () => {
+  it('lists the compact overlay as timestamped points, and passes the older list form through', () => {
+    const t0 = Date.parse('2026-06-01T00:00:00.250Z');
+    assert.deepEqual(socPointList({ t0, buckets: [0, 4], values: [38.7, 40] }), [
+      { timestamp: '2026-06-01T00:00:00.250Z', value: 38.7 },
+      { timestamp: '2026-06-01T00:01:00.250Z', value: 40 },
+    ]);
+    const old = [{ timestamp: '2026-06-01T00:00:00Z', value: 1 }];
+    assert.deepEqual(socPointList(old), old);
+    assert.deepEqual(socPointList(null), []);
   });
 });
 
