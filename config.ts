@@ -39,6 +39,8 @@ export const config = {
    * would leave none for anything else.
    */
   maxConcurrentBatchSubmits: int('EVNI_MAX_CONCURRENT_BATCH_SUBMITS', 4),
+  /** Of those, one tenant's at most: one tenant's stalled uploads cannot lock the others out. */
+  maxConcurrentBatchSubmitsPerTenant: int('EVNI_MAX_CONCURRENT_BATCH_SUBMITS_PER_TENANT', 2),
   batchChunkSize: int('EVNI_BATCH_CHUNK_SIZE', 200),
   batchParallelism: int('EVNI_BATCH_PARALLELISM', 2),
   logLevel: process.env.LOG_LEVEL ?? 'info',

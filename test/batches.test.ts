@@ -273,7 +273,10 @@ describe('batches', function () {
   it('Idempotency-Key: a retried submit returns the same batch; another body with that key is a 409', async () => {
     const body = { sessions: [{ sessionId: 'b-idem', chargingStationId: 'CP-I', meterValues: [kwh(0, 0), kwh(1, 0.1), kwh(2, 0.2)] }] };
     const headers = { 'idempotency-key': `idem-${Date.now()}` };
-    const results = await Promise.all([1, 2, 3].map(() => call('POST', '/v1/sessions/batch', { key, body, headers })));
+    // As many concurrent retries as one tenant may upload at once (more get a 429 to retry later).
+    const results = await Promise.all(
+      Array.from({ length: config.maxConcurrentBatchSubmitsPerTenant }, () => call('POST', '/v1/sessions/batch', { key, body, headers })),
+    );
     for (const r of results) assert.equal(r.status, 200, r.text);
     assert.equal(new Set(results.map((r) => r.body.batchId)).size, 1, 'concurrent retries made one batch');
     await completed(key, results[0].body.batchId);
@@ -454,16 +457,18 @@ describe('batches', function () {
       assert.equal(await count('select count(*) n from batches where tenant_id = ? and idempotency_key = ?', [tenantId, headers['idempotency-key']]), 1);
     });
 
-    it('at most EVNI_MAX_CONCURRENT_BATCH_SUBMITS uploads at once: the next is a 429 with Retry-After, other requests keep working', async () => {
-      const cap = config.maxConcurrentBatchSubmits;
+    it('batch submits uploading at once are capped per tenant and in all: the next is a 429 with Retry-After, other requests keep working', async () => {
+      const perTenant = config.maxConcurrentBatchSubmitsPerTenant;
+      assert.equal(config.maxConcurrentBatchSubmits, 2 * perTenant, 'the test fills the cap with two tenants');
+      const [other, third] = [await newTenant('cap-b'), await newTenant('cap-c')];
       const session = (id: string) => JSON.stringify({ sessionId: id, chargingStationId: 'CP-CAP', meterValues: [kwh(0, 0), kwh(5, 1), kwh(10, 2)] });
       // Uploads that send their first session and then stall, each holding a submit slot.
-      const stalled = Array.from({ length: cap }, (_, i) => {
+      const stall = (apiKey: string, id: string) => {
         // Own connections: a pooled socket that an earlier test's early answer left half-written can stall before sending.
         const req = http.request(`${stack().apiUrl}/v1/sessions/batch`, {
           method: 'POST',
           agent: false,
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
         });
         const answer = new Promise<{ status: number; body: any }>((resolve, reject) => {
           req.on('error', reject);
@@ -473,28 +478,42 @@ describe('batches', function () {
             res.on('end', () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
           });
         });
-        req.write(`{"sessions":[${session(`cap-${i}`)}`);
-        return { req, answer };
-      });
+        req.write(`{"sessions":[${session(id)}`);
+        return { req, answer, key: apiKey };
+      };
       // Each waits for the rest of its body inside its open submit transaction.
-      const staging = () => count(`select count(*) n from pg_stat_activity where datname = current_database() and state = 'idle in transaction'`, []);
-      await waitFor('the stalled uploads to be staging', async () => ((await staging()) >= cap ? true : undefined));
-      const one = (id: string) => call('POST', '/v1/sessions/batch', { key, raw: `{"sessions":[${session(id)}]}`, headers: { 'content-type': 'application/json' } });
-      const refused = await one('cap-refused');
-      assert.equal(refused.status, 429, refused.text);
-      assert.match(refused.body.detail, /already uploading/);
-      assert.equal(refused.headers.get('retry-after'), '5');
-      assert.equal((await call('GET', '/v1/sessions?pageSize=1', { key })).status, 200, 'the database pool is not used up');
+      const staging = (n: number) =>
+        waitFor(`${n} stalled uploads staging`, async () =>
+          (await count(`select count(*) n from pg_stat_activity where datname = current_database() and state = 'idle in transaction'`, [])) >= n ? true : undefined,
+        );
+      const one = (apiKey: string, id: string) =>
+        call('POST', '/v1/sessions/batch', { key: apiKey, raw: `{"sessions":[${session(id)}]}`, headers: { 'content-type': 'application/json' } });
+
+      const stalled = Array.from({ length: perTenant }, (_, i) => stall(key, `cap-a-${i}`));
+      await staging(perTenant);
+      const mine = await one(key, 'cap-a-refused');
+      assert.equal(mine.status, 429, mine.text);
+      assert.match(mine.body.detail, /This tenant already has 2 batch submits uploading/);
+      assert.equal(mine.headers.get('retry-after'), '5');
+      const early = await one(other.key, 'cap-b-early');
+      assert.equal(early.status, 200, 'another tenant is not locked out');
+      stalled.push(...Array.from({ length: perTenant }, (_, i) => stall(other.key, `cap-b-${i}`)));
+      await staging(2 * perTenant);
+      const all = await one(third.key, 'cap-c-refused');
+      assert.equal(all.status, 429, all.text);
+      assert.match(all.body.detail, /4 batch submits are already uploading/);
+      assert.equal((await call('GET', '/v1/sessions?pageSize=1', { key: third.key })).status, 200, 'the database pool is not used up');
       // One upload finishes: its batch is accepted, and its slot takes the next submit.
       stalled[0].req.end(']}');
-      const first = await stalled[0].answer;
-      assert.equal(first.status, 200);
-      const after = await one('cap-after');
-      assert.equal(after.status, 200);
+      const accepted = [await stalled[0].answer];
+      assert.equal(accepted[0].status, 200);
+      const after = await one(third.key, 'cap-c-after');
+      assert.equal(after.status, 200, after.text);
       for (const s of stalled.slice(1)) s.req.end(']}');
       const rest = await Promise.all(stalled.slice(1).map((s) => s.answer));
-      assert.deepEqual(rest.map((a) => a.status), Array(cap - 1).fill(200));
-      for (const batchId of [first.body.batchId, after.body.batchId, ...rest.map((a) => a.body.batchId)]) await completed(key, batchId);
+      assert.deepEqual(rest.map((a) => a.status), Array(stalled.length - 1).fill(200));
+      const batches = [...[accepted[0], ...rest].map((a, i) => ({ key: stalled[i].key, batchId: a.body.batchId })), { key: third.key, batchId: after.body.batchId }, { key: other.key, batchId: early.body.batchId }];
+      for (const b of batches) await completed(b.key, b.batchId);
     });
 
     it('a body over the batch limit is a 413 (declared or streamed), and nothing is stored', async () => {

@@ -192,8 +192,25 @@ async function stageStream(
   };
 }
 
-/** Submits staging now, per app (each holds a database connection until its body is read). */
-const submitsInFlight = new WeakMap<AppDeps, number>();
+/** Submits staging now, per app and tenant (each holds a database connection until its body is read). */
+const submitsInFlight = new WeakMap<AppDeps, Map<string, number>>();
+
+/** Takes a submit slot, or throws the 429; the returned function gives it back. */
+function takeSubmitSlot(deps: AppDeps, tenantId: string): () => void {
+  let byTenant = submitsInFlight.get(deps);
+  if (!byTenant) submitsInFlight.set(deps, (byTenant = new Map()));
+  const all = [...byTenant.values()].reduce((n, k) => n + k, 0);
+  const mine = byTenant.get(tenantId) ?? 0;
+  const busy = (detail: string) => new HttpError(429, detail, undefined, { 'Retry-After': '5' });
+  if (mine >= deps.config.maxConcurrentBatchSubmitsPerTenant) throw busy(`This tenant already has ${mine} batch submits uploading; retry shortly`);
+  if (all >= deps.config.maxConcurrentBatchSubmits) throw busy(`${all} batch submits are already uploading; retry shortly`);
+  byTenant.set(tenantId, mine + 1);
+  return () => {
+    const left = (byTenant.get(tenantId) ?? 1) - 1;
+    if (left > 0) byTenant.set(tenantId, left);
+    else byTenant.delete(tenantId);
+  };
+}
 
 export const batchRoutes = [
   defineRoute({
@@ -214,7 +231,10 @@ export const batchRoutes = [
     responses: {
       200: { description: 'Accepted (or the batch this Idempotency-Key created before)', schema: BatchSubmitted },
       409: { description: 'The Idempotency-Key was used for a different request', schema: ErrorSchema },
-      429: { description: 'Too many batch submits are uploading at once (EVNI_MAX_CONCURRENT_BATCH_SUBMITS); retry after the Retry-After seconds', schema: ErrorSchema },
+      429: {
+        description: 'Too many batch submits are uploading at once, for this tenant or in all (EVNI_MAX_CONCURRENT_BATCH_SUBMITS_PER_TENANT, EVNI_MAX_CONCURRENT_BATCH_SUBMITS); retry after the Retry-After seconds',
+        schema: ErrorSchema,
+      },
       503: { description: 'The workflow engine is unavailable; nothing was stored', schema: ErrorSchema },
     },
     handler: async ({ em, auth, deps, headers, bodyStream, log }) => {
@@ -223,14 +243,10 @@ export const batchRoutes = [
       const idempotencyKey = typeof keyHeader === 'string' && keyHeader.length > 0 ? keyHeader : null;
       if (idempotencyKey && idempotencyKey.length > 200) throw unprocessable('Idempotency-Key must be at most 200 characters');
       const tenantId = auth.tenant.id;
-      const inFlight = submitsInFlight.get(deps) ?? 0;
-      if (inFlight >= deps.config.maxConcurrentBatchSubmits) {
-        throw new HttpError(429, `${inFlight} batch submits are already uploading; retry shortly`, undefined, { 'Retry-After': '5' });
-      }
-      submitsInFlight.set(deps, inFlight + 1);
+      const release = takeSubmitSlot(deps, tenantId);
       const { result: staged, timings } = await em
         .transactional((tem) => stageStream(tem, { tenantId, idempotencyKey, stream: bodyStream!, config: deps.config }))
-        .finally(() => submitsInFlight.set(deps, (submitsInFlight.get(deps) ?? 1) - 1));
+        .finally(release);
       if (staged.kind === 'conflict') throw new HttpError(409, 'This Idempotency-Key was already used for a different batch');
       const t1 = performance.now();
       if (staged.kind === 'created' || staged.status === 'pending') {
