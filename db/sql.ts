@@ -17,6 +17,12 @@ export async function sql(em: EntityManager, query: string, params: unknown[] = 
   return result.rows as Row[];
 }
 
+/**
+ * A PostgreSQL array literal for one parameter (knex would expand a JS array into a list of
+ * parameters): every element quoted, null as NULL.
+ */
+export const pgArray = (values: unknown[]) => `{${values.map((v) => (v == null ? 'NULL' : `"${String(v).replace(/["\\]/g, '\\$&')}"`)).join(',')}}`;
+
 /** A value in PostgreSQL's COPY text format. */
 export function copyField(v: unknown): string {
   if (v === null || v === undefined) return '\\N';

@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { parseTimestamp } from '../analysis/validate';
 import type { RawMeterValue, StoredMeterValue } from '../analysis/types';
-import { copyField, copyText, sql } from '../../db/sql';
-import { loadReadingsOf, storeVerdicts, uuidArray, verdictsFor } from '../sessions/analysis';
+import { copyField, copyText, pgArray, sql } from '../../db/sql';
+import { loadReadingsOf, storeVerdicts, verdictsFor } from '../sessions/analysis';
 
 export interface BatchSessionInput {
   sessionId: string;
@@ -246,7 +246,7 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     // Readings: an item with readings replaces the session's (an existing session's go first), its
     // own numbered after the session's earlier ones (next_seq came back already advanced by n).
     const replaced = items.flatMap((it, i) => (staged[i] && finalIds[i] !== it.staged_id ? [finalIds[i]] : []));
-    if (replaced.length > 0) await exec('delete from meter_values where session_id = any(?::uuid[])', [uuidArray(replaced)]);
+    if (replaced.length > 0) await exec('delete from meter_values where session_id = any(?::uuid[])', [pgArray(replaced)]);
     const readings: StoredMeterValue[][] = staged.map((mv, i) => (mv ? stored(mv, rows[i].next_seq - items[i].reading_count) : []));
     const plain = items.map((it) => it.readings_json == null || !(it.readings_json as string).includes('\\'));
     await copyText(tem, 'meter_values', READING_COLUMNS, readingsCopyText(tenantId, finalIds, readings, plain));
@@ -343,9 +343,6 @@ function span(raw: RawMeterValue[]): { first: string | null; last: string | null
   }
   return { first, last };
 }
-
-/** A PostgreSQL array literal (every element quoted; null is NULL). */
-const pgArray = (values: unknown[]) => `{${values.map((v) => (v == null ? 'NULL' : `"${String(v).replace(/["\\]/g, '\\$&')}"`)).join(',')}}`;
 
 export async function finishBatch(em: EntityManager, tenantId: string, batchId: string, status: 'completed' | 'failed'): Promise<void> {
   await em.transactional(async (tem) => {

@@ -2,7 +2,7 @@
 // API process starts, so GET /v1/models always shows the metrics the evaluation measured.
 import fs from 'node:fs';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { sql } from '../../db/sql';
+import { pgArray, sql } from '../../db/sql';
 import type { ModelRecord } from '../../models/registry';
 
 export async function syncBaseModels(em: EntityManager, records: ModelRecord[]): Promise<number> {
@@ -19,7 +19,7 @@ export async function syncBaseModels(em: EntityManager, records: ModelRecord[]):
       );
     }
     // Base models whose card is gone are archived, not deleted (fine-tuned models may name them).
-    await sql(tem, `update ml_models set status = 'archived' where is_base and not (id = any(?::text[]))`, [`{${records.map((r) => `"${r.id}"`).join(',')}}`]);
+    await sql(tem, `update ml_models set status = 'archived' where is_base and not (id = any(?::text[]))`, [pgArray(records.map((r) => r.id))]);
   });
   return records.length;
 }

@@ -6,7 +6,7 @@ import { analyseMany } from '../analysis/analyse';
 import { servedDetector } from '../../models/onnx-detector';
 import type { AnalysisResult, StoredMeterValue } from '../analysis/types';
 import type { ClientStatus } from '../../entities';
-import { sql, type Row } from '../../db/sql';
+import { pgArray, sql, type Row } from '../../db/sql';
 
 /** What the session actor keeps of an analysis (small: it goes into workflow history). */
 export interface AnalysisSummary {
@@ -23,10 +23,6 @@ export type Verdict = AnalysisResult | { status: 'failed'; message: string };
 
 /** Sessions with an anomaly of the same category at the same station within this window recur. */
 const RECURRENCE_WINDOW_DAYS = 30;
-
-
-/** A PostgreSQL array literal of uuids (knex would expand a JS array into a list of parameters). */
-export const uuidArray = (ids: string[]) => `{${ids.join(',')}}`;
 
 export interface SessionToAnalyse {
   readings: StoredMeterValue[];
@@ -49,7 +45,7 @@ export async function verdictsFor(sessions: SessionToAnalyse[]): Promise<Verdict
 /**
  * Each session's readings as one JSON text of [seq, epoch ms, value, measurand, unit, phase,
  * location, context, format, multiplier, reconstructed] rows, in arrival order: parsing one string
- * per session costs a fraction of decoding one pg row per reading (96 per session in a batch chunk).
+ * per session costs a fraction of decoding one pg row per reading (hundreds of readings per session).
  */
 const READINGS_JSON = `json_agg(json_build_array(m.seq, (extract(epoch from m.timestamp) * 1000)::float8, m.value, m.measurand, m.unit,
     m.phase, m.location, m.context, m.format, m.multiplier, m.reconstructed) order by m.seq)::text`;
@@ -60,7 +56,7 @@ export async function loadReadingsOf(em: EntityManager, tenantId: string, sessio
   const rows = await sql(
     em,
     `select m.session_id, ${READINGS_JSON} as readings from meter_values m where m.session_id = any(?::uuid[]) and m.tenant_id = ? group by m.session_id`,
-    [uuidArray(sessionDbIds), tenantId],
+    [pgArray(sessionDbIds), tenantId],
   );
   return new Map(rows.map((r) => [r.session_id as string, parseReadings(r.readings as string)]));
 }
@@ -98,7 +94,7 @@ function parseReadings(text: string): StoredMeterValue[] {
 export async function storeVerdicts(em: EntityManager, tenantId: string, verdicts: { sessionDbId: string; verdict: Verdict }[]): Promise<void> {
   if (verdicts.length === 0) return;
   const ids = verdicts.map((v) => v.sessionDbId);
-  await sql(em, 'delete from session_anomalies where session_id = any(?::uuid[])', [uuidArray(ids)]);
+  await sql(em, 'delete from session_anomalies where session_id = any(?::uuid[])', [pgArray(ids)]);
   // Anomalies first: the sessions' update below reads them to decide recurrence.
   const anomalies = verdicts.flatMap(({ sessionDbId, verdict: v }) =>
     v.status === 'active'
