@@ -39,14 +39,27 @@ export function copyField(v: unknown): string {
  */
 export async function copyText(em: EntityManager, table: string, columns: string, text: string | Buffer): Promise<void> {
   if (text.length === 0) return;
+  await copyIn(em, `copy ${table} (${columns}) from stdin`, text);
+}
+
+/**
+ * Bulk-inserts rows in PostgreSQL's binary COPY format (see `CopyBinaryWriter`): the server only
+ * copies bytes into each column, where COPY text has it parse every timestamp, uuid and number
+ * (measured on meter_values rows: about a third less server time than the same rows as text).
+ */
+export async function copyBinary(em: EntityManager, table: string, columns: string, data: Buffer): Promise<void> {
+  await copyIn(em, `copy ${table} (${columns}) from stdin with (format binary)`, data);
+}
+
+async function copyIn(em: EntityManager, statement: string, data: string | Buffer): Promise<void> {
   const trx = em.getTransactionContext() as (Knex.Transaction & { client: { acquireConnection(): Promise<PgClient> } }) | undefined;
-  if (!trx) throw new Error('copyText must run inside a transaction');
+  if (!trx) throw new Error('COPY must run inside a transaction');
   // Inside a transaction, knex's client hands out the transaction's own connection.
   const connection = await trx.client.acquireConnection();
-  const stream = connection.query(copyFrom(`copy ${table} (${columns}) from stdin`));
+  const stream = connection.query(copyFrom(statement));
   await new Promise<void>((resolve, reject) => {
     stream.on('finish', resolve);
     stream.on('error', reject);
-    stream.end(text);
+    stream.end(data);
   });
 }

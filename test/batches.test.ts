@@ -4,7 +4,7 @@ import pino from 'pino';
 import { listen } from '../api/server';
 import { config } from '../config';
 import { discardBatch, finishBatch, processChunk, stageBatch } from '../domain/batches/batches';
-import { parseTimestamp } from '../domain/analysis/validate';
+import { parseTimestamp, timestampMicros } from '../domain/analysis/validate';
 import { loadReadingsOf, verdictsFor } from '../domain/sessions/analysis';
 import { categoryFixtures, cleanFixtures, pendingFixtures } from './fixtures/sessions';
 import { call, newTenant } from './helpers/http';
@@ -187,22 +187,29 @@ describe('batches', function () {
     );
   });
 
-  it('every timestamp form validation accepts is one PostgreSQL stores, as the same instant', async () => {
-    // Chunks COPY timestamps as the client wrote them, after the submit's 200: a form that passed
-    // validation but not PostgreSQL would fail the whole batch later instead of a 422 now.
+  it('every timestamp form validation accepts is one PostgreSQL stores, as the same instant, to the microsecond', async () => {
+    // Validation must not pass a form PostgreSQL rejects (the session's first and last timestamps
+    // go to it as text, after the submit's 200), and chunks COPY readings in binary with the
+    // microseconds timestampMicros computes, which must be what PostgreSQL makes of the text.
     const forms = [
       '2026-03-02T08:00:00Z', '2026-03-02t08:00:00z', '2026-03-02 08:00:00Z', '2026-03-02T08:00Z', '2026-03-02T08:00:00.5Z',
       '2026-03-02T08:00:00.123456+00:00', '2026-03-02T18:00:00+10:00', '2026-03-02T18:00:00+1000', '2026-03-02T18:00:00+10',
       '2026-03-02T02:30:00-05:30', '2026-03-02T08:00:00 Z', ' 2026-03-02T08:00:00Z\t', '2026-03-02T23:59:59+15:59',
+      // Past microseconds PostgreSQL rounds (half to even, of the fraction read as a double).
+      '2026-03-02T08:00:00.0000005Z', '2026-03-02T08:00:00.0000015Z', '2026-03-02T08:00:00.0000025Z', '2026-03-02T08:00:00.1234565Z',
+      '2026-03-02T08:00:00.9999995Z', '2026-03-02T23:59:59.99999999+01:00', '2026-03-02T08:00:00.12345678901234567890Z',
+      '2026-02-28 23:59:59.9999996 -00:30', '2028-02-29T12:00:00.000001Z',
     ];
     const rows = await stack().orm.em.getConnection().execute(
-      `select f, (extract(epoch from f::timestamptz) * 1000)::float8 as ms from unnest(?::text[]) as f`,
+      `select f, (extract(epoch from f::timestamptz) * 1000000)::bigint::text as us
+         from unnest(?::text[]) as f`,
       [`{${forms.map((f) => `"${f}"`).join(',')}}`],
     );
-    for (const r of rows as { f: string; ms: number }[]) {
+    for (const r of rows as { f: string; us: string }[]) {
       const ms = parseTimestamp(r.f);
       assert.ok(ms !== null, r.f);
-      assert.equal(Math.floor(r.ms), ms, r.f);
+      assert.equal(ms, Math.floor(Number(r.us) / 1000), r.f);
+      assert.equal(String(timestampMicros(r.f)), r.us, r.f);
     }
     assert.equal(rows.length, forms.length);
   });

@@ -84,15 +84,61 @@ const ISO_RE =
 const ASCII_SPACE_AROUND = /^[ \t\r\n]+|[ \t\r\n]+$/g;
 
 /**
+ * An ISO 8601 date-time taken apart by `decompose`: whole seconds since the Unix epoch (UTC) and
+ * where the fraction's digits are in `src` (an empty span: no fraction). One scratch object, reused:
+ * a batch takes millions of timestamps apart.
+ */
+const parts = { seconds: 0, src: '', fracFrom: 0, fracTo: 0 };
+
+/**
  * ISO 8601 date-time → epoch ms, or null. An explicit offset (`Z`, `+10:00`, `+1000`, `+10`) is
- * required: a bare local time cannot be placed in UTC. Fractions beyond milliseconds are truncated.
+ * required: a bare local time cannot be placed in UTC. Fractions beyond milliseconds are truncated,
+ * after rounding to microseconds as PostgreSQL does (so readings analysed as sent and as stored agree).
  */
 export function parseTimestamp(s: unknown): number | null {
-  if (typeof s !== 'string') return null;
-  const fast = parseCommon(s);
+  if (!decompose(s)) return null;
+  const { src, fracFrom, fracTo } = parts;
+  if (fracTo - fracFrom > 6) return Math.floor(micros() / 1000);
+  let ms = 0;
+  for (let k = 0; k < 3; k++) ms = ms * 10 + (fracFrom + k < fracTo ? src.charCodeAt(fracFrom + k) - 48 : 0);
+  return parts.seconds * 1000 + ms;
+}
+
+/**
+ * A valid timestamp (see `parseTimestamp`) → microseconds since the Unix epoch, rounded as
+ * PostgreSQL rounds what it stores: the fraction read as a double, times 10⁶, to the nearest
+ * integer with ties to even (`rint`). Binary COPY hands PostgreSQL this number instead of the text.
+ */
+export function timestampMicros(s: unknown): number | null {
+  return decompose(s) ? micros() : null;
+}
+
+/** Microseconds of the timestamp in `parts`. */
+function micros(): number {
+  const { src, fracFrom, fracTo } = parts;
+  let us = 0;
+  if (fracTo - fracFrom <= 6) {
+    for (let k = 0; k < 6; k++) us = us * 10 + (fracFrom + k < fracTo ? src.charCodeAt(fracFrom + k) - 48 : 0);
+  } else {
+    us = roundHalfEven(Number(src.slice(fracFrom - 1, fracTo)) * 1e6);
+  }
+  return parts.seconds * 1e6 + us;
+}
+
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  return d < 0.5 ? f : d > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
+}
+
+/** Fills `parts` from a timestamp; false if it is not a valid ISO 8601 date-time with an offset. */
+function decompose(s: unknown): boolean {
+  if (typeof s !== 'string') return false;
+  const fast = decomposeCommon(s);
   if (fast !== undefined) return fast;
-  const m = ISO_RE.exec(s.replace(ASCII_SPACE_AROUND, ''));
-  if (!m) return null;
+  const t = s.replace(ASCII_SPACE_AROUND, '');
+  const m = ISO_RE.exec(t);
+  if (!m) return false;
   const [, ys, mos, ds, hs, mis, ss, frac, z, sign, ohs, oms] = m;
   const y = Number(ys);
   const mo = Number(mos);
@@ -100,31 +146,35 @@ export function parseTimestamp(s: unknown): number | null {
   const h = Number(hs);
   const mi = Number(mis);
   const sec = ss === undefined ? 0 : Number(ss);
-  const ms = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'));
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return null;
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return false;
   let offsetMin = 0;
   if (!z) {
     const oh = Number(ohs);
     const om = oms === undefined ? 0 : Number(oms);
     // PostgreSQL (where readings are stored) accepts offsets up to ±15:59; real ones stop at +14:00.
-    if (oh > 15 || om > 59) return null;
+    if (oh > 15 || om > 59) return false;
     offsetMin = (sign === '-' ? -1 : 1) * (oh * 60 + om);
   }
-  let utc = Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+  let utc = Date.UTC(y, mo - 1, d, h, mi, sec);
   if (y < 100) {
     // Date.UTC maps years 0–99 to 19xx; setUTCFullYear keeps them literal.
     const date = new Date(utc);
     date.setUTCFullYear(y);
     utc = date.getTime();
   }
-  return utc - offsetMin * 60_000;
+  parts.seconds = utc / 1000 - offsetMin * 60;
+  parts.src = t;
+  // The only '.' a matching timestamp can hold starts its fraction.
+  parts.fracFrom = frac === undefined ? 0 : t.indexOf('.') + 1;
+  parts.fracTo = frac === undefined ? 0 : parts.fracFrom + frac.length;
+  return true;
 }
 
 /**
  * Fast path for the shape nearly every client and the database send,
  * `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`; undefined for anything else (the regex decides).
  */
-function parseCommon(s: string): number | null | undefined {
+function decomposeCommon(s: string): boolean | undefined {
   const n = s.length;
   if (n < 20 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) {
     return undefined;
@@ -137,17 +187,13 @@ function parseCommon(s: string): number | null | undefined {
   const sec = digits(s, 17, 2);
   if (y < 100 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return undefined;
   let i = 19;
-  let ms = 0;
+  let fracFrom = 0;
+  let fracTo = 0;
   if (s.charCodeAt(i) === 46) {
-    i++;
-    let scale = 100;
-    const from = i;
-    for (let c = s.charCodeAt(i); c >= 48 && c <= 57; c = s.charCodeAt(++i)) {
-      ms += (c - 48) * scale;
-      scale /= 10;
-    }
-    if (i === from) return undefined;
-    ms = Math.floor(ms + 1e-9);
+    fracFrom = ++i;
+    for (let c = s.charCodeAt(i); c >= 48 && c <= 57; c = s.charCodeAt(++i));
+    if (i === fracFrom) return undefined;
+    fracTo = i;
   }
   let offsetMin = 0;
   const c = s.charCodeAt(i);
@@ -157,11 +203,15 @@ function parseCommon(s: string): number | null | undefined {
     const oh = digits(s, i + 1, 2);
     const om = digits(s, i + 4, 2);
     if (oh < 0 || om < 0) return undefined;
-    if (oh > 15 || om > 59) return null;
+    if (oh > 15 || om > 59) return false;
     offsetMin = (c === 45 ? -1 : 1) * (oh * 60 + om);
   } else return undefined;
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return null;
-  return Date.UTC(y, mo - 1, d, h, mi, sec, ms) - offsetMin * 60_000;
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) return false;
+  parts.seconds = Date.UTC(y, mo - 1, d, h, mi, sec) / 1000 - offsetMin * 60;
+  parts.src = s;
+  parts.fracFrom = fracFrom;
+  parts.fracTo = fracTo;
+  return true;
 }
 
 /** The decimal number in s[from, from + len), or -1 if any character is not a digit. */

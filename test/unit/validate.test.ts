@@ -30,6 +30,9 @@ describe('parseTimestamp', () => {
     assert.equal(parseTimestamp('2026-02-27T10:00:00.123Z'), Date.UTC(2026, 1, 27, 10, 0, 0, 123));
     assert.equal(parseTimestamp('2026-02-27T10:00:00.123456+00:00'), Date.UTC(2026, 1, 27, 10, 0, 0, 123));
     assert.equal(parseTimestamp('2026-02-27T10:00:00.5Z'), Date.UTC(2026, 1, 27, 10, 0, 0, 500));
+    // Rounded to microseconds first, as PostgreSQL stores it.
+    assert.equal(parseTimestamp('2026-02-27T10:00:00.9999996Z'), Date.UTC(2026, 1, 27, 10, 0, 1, 0));
+    assert.equal(parseTimestamp('2026-02-27T10:00:00.9999994Z'), Date.UTC(2026, 1, 27, 10, 0, 0, 999));
   });
 
   it('requires an explicit offset and a real calendar date', () => {
