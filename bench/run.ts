@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { analyse, analyseMany } from '../domain/analysis/analyse';
-import { servedDetector } from '../models/onnx-detector';
+import { OnnxDetector } from '../models/onnx-detector';
 import { config, ROOT_DIR } from '../config';
 import { benchSessions, READINGS_PER_SESSION, type BenchSession } from './sessions';
 import { memoryOf, startBenchStack, type BenchStack } from './stack';
@@ -64,7 +64,8 @@ function sampleRss(pids: Record<string, number>) {
  */
 async function inProcessLimits(sessions: BenchSession[]): Promise<{ served: number; physics: number }> {
   const inputs = sessions.map((s) => ({ values: s.meterValues.map((m, seq) => ({ ...m, seq })) }));
-  const detector = await servedDetector();
+  // One core by definition; the service runs its inferences on config.onnxThreads.
+  const detector = await OnnxDetector.load({ threads: 1 });
   const chunk = config.batchChunkSize;
   const timeIt = async (run: (xs: typeof inputs) => Promise<unknown> | unknown) => {
     await run(inputs.slice(0, chunk)); // warm-up

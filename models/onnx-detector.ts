@@ -24,6 +24,7 @@ import {
 } from '../domain/analysis/types';
 import { BUCKET_MS } from '../domain/analysis/window';
 import { extractFeatures, FEATURE_COUNT, FEATURE_VERSION, type FeatureMatrix } from './features';
+import { config } from '../config';
 import { ARTIFACTS_DIR } from './paths';
 import { applyConfidence, decode, defaultPostprocess, type PostprocessConfig } from './postprocess';
 
@@ -56,13 +57,17 @@ interface Bundle {
 
 const bundles = new Map<string, Promise<Bundle>>();
 
-const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
-  // One core per inference: the latency target is for one core, and the API runs many sessions.
-  intraOpNumThreads: 1,
-  interOpNumThreads: 1,
-  executionMode: 'sequential',
-  graphOptimizationLevel: 'all',
-};
+function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // Idle intra-op threads sleep instead of spinning: a spinning thread takes the core PostgreSQL
+    // needs (measured: worker CPU per 10,000-session batch 16 s spinning, 10 s not).
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}
 
 function readJson<T>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;
@@ -76,8 +81,11 @@ export function readCards(dir = ARTIFACTS_DIR): { csar2: ModelCard; csarC2: Mode
   };
 }
 
-/** The ONNX sessions of the artifacts in `dir`, created once per model version and shared. */
-export function loadBundle(dir = ARTIFACTS_DIR): Promise<Bundle> {
+/**
+ * The ONNX sessions of the artifacts in `dir`, created once per model version and thread count and
+ * shared. One thread by default: the latency target and the evaluation's timings are per core.
+ */
+export function loadBundle(dir = ARTIFACTS_DIR, threads = 1): Promise<Bundle> {
   const cards = readCards(dir);
   const post = readPostprocess(dir);
   for (const c of [cards.csar2, cards.csarC2, cards.sorc, post]) {
@@ -85,15 +93,15 @@ export function loadBundle(dir = ARTIFACTS_DIR): Promise<Bundle> {
       throw new Error(`models in ${dir} need features ${c.featureVersion}, this build extracts ${FEATURE_VERSION}: retrain (models/train.sh)`);
     }
   }
-  const key = [dir, cards.csar2.version, cards.csar2.trainedAt, cards.csarC2.version, cards.csarC2.trainedAt, cards.sorc.trainedAt, post.version].join('|');
+  const key = [dir, threads, cards.csar2.version, cards.csar2.trainedAt, cards.csarC2.version, cards.csarC2.trainedAt, cards.sorc.trainedAt, post.version].join('|');
   let b = bundles.get(key);
   if (!b) {
     b = (async () => {
       const classifierHasError = cards.csarC2.outputs.some((o) => o.name === 'error');
       const [classifier, sorc, autoencoder] = await Promise.all([
-        ort.InferenceSession.create(join(dir, cards.csarC2.artifact.file), SESSION_OPTIONS),
-        ort.InferenceSession.create(join(dir, cards.sorc.artifact.file), SESSION_OPTIONS),
-        classifierHasError ? Promise.resolve(null) : ort.InferenceSession.create(join(dir, cards.csar2.artifact.file), SESSION_OPTIONS),
+        ort.InferenceSession.create(join(dir, cards.csarC2.artifact.file), sessionOptions(threads)),
+        ort.InferenceSession.create(join(dir, cards.sorc.artifact.file), sessionOptions(threads)),
+        classifierHasError ? Promise.resolve(null) : ort.InferenceSession.create(join(dir, cards.csar2.artifact.file), sessionOptions(threads)),
       ]);
       return { key, classifier, classifierHasError, autoencoder, sorc, cards, post };
     })();
@@ -130,6 +138,8 @@ export interface DetectorOptions {
    * validation showed it helps). false: the learned models alone.
    */
   fusion?: boolean;
+  /** Threads per inference (see `loadBundle`). */
+  threads?: number;
 }
 
 export class OnnxDetector implements BatchDetector {
@@ -146,7 +156,7 @@ export class OnnxDetector implements BatchDetector {
   }
 
   static async load(opts: DetectorOptions = {}): Promise<OnnxDetector> {
-    return new OnnxDetector(await loadBundle(opts.dir), opts.fusion ?? true);
+    return new OnnxDetector(await loadBundle(opts.dir, opts.threads), opts.fusion ?? true);
   }
 
   get cards(): Bundle['cards'] {
@@ -285,7 +295,7 @@ let served: Promise<OnnxDetector> | null = null;
 
 /** The detector behind the API's verdicts: the committed artifacts, loaded once per process. */
 export function servedDetector(): Promise<OnnxDetector> {
-  served ??= OnnxDetector.load();
+  served ??= OnnxDetector.load({ threads: config.onnxThreads });
   served.catch(() => (served = null));
   return served;
 }

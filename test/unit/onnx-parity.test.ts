@@ -125,6 +125,13 @@ describe('ONNX parity (onnxruntime-node vs the exporter)', function () {
     }
   });
 
+  it('scores exactly alike on one thread and on the service\'s two (config.onnxThreads)', async function () {
+    const inputs = fixtures.map(({ s }) => ({ values: storedValues(s.sim), metadata: s.metadata }));
+    const one = await analyseMany(inputs, await OnnxDetector.load({ threads: 1 }));
+    const two = await analyseMany(inputs, await OnnxDetector.load({ threads: 2 }));
+    assert.deepEqual(two, one);
+  });
+
   it('reports anomalies inside the contract, from sessions loaded once', async function () {
     const a = await OnnxDetector.load();
     const b = await OnnxDetector.load();
