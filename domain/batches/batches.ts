@@ -6,7 +6,7 @@
 // process a session twice.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { parseTimestamp, timestampMicros } from '../analysis/validate';
+import { timestampMicros } from '../analysis/validate';
 import type { RawMeterValue, StoredMeterValue } from '../analysis/types';
 import { copyBinary, copyField, copyText, pgArray, sql } from '../../db/sql';
 import { CopyBinaryWriter, uuidField } from '../../db/copy-binary';
@@ -195,7 +195,9 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     const range = [batchId, from, to];
     const pending = `b.batch_id = ? and b.idx >= ? and b.idx < ? and b.state = 'pending'`;
     const staged = items.map((it) => (it.readings_json == null ? null : (JSON.parse(it.readings_json) as RawMeterValue[])));
-    const spans = staged.map((mv) => (mv ? span(mv) : { first: null, last: null }));
+    // Each timestamp is read once here, for the session's span and the binary COPY.
+    const micros = staged.map((mv) => (mv ? mv.map((m) => stagedMicros(m.timestamp)) : []));
+    const spans = staged.map((mv, i) => (mv ? span(mv, micros[i]) : { first: null, last: null }));
 
     await exec(
       `insert into charging_stations (id, tenant_id, station_id, created_at)
@@ -249,7 +251,7 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     const replaced = items.flatMap((it, i) => (staged[i] && finalIds[i] !== it.staged_id ? [finalIds[i]] : []));
     if (replaced.length > 0) await exec('delete from meter_values where session_id = any(?::uuid[])', [pgArray(replaced)]);
     const readings: StoredMeterValue[][] = staged.map((mv, i) => (mv ? stored(mv, rows[i].next_seq - items[i].reading_count) : []));
-    await copyBinary(tem, 'meter_values', READING_COLUMNS, readingsCopyBinary(tenantId, finalIds, readings));
+    await copyBinary(tem, 'meter_values', READING_COLUMNS, readingsCopyBinary(tenantId, finalIds, readings, micros));
     // Items without readings keep the session's.
     const kept = await loadReadingsOf(tem, tenantId, finalIds.filter((_, i) => !staged[i]));
     for (const [i, id] of finalIds.entries()) if (!staged[i]) readings[i] = kept.get(id) ?? [];
@@ -310,19 +312,19 @@ function stored(raw: RawMeterValue[], base: number): StoredMeterValue[] {
 
 /**
  * meter_values rows in binary COPY: PostgreSQL stores the bytes as they come instead of parsing a
- * timestamp, two uuids and a number per reading. Timestamps are converted exactly as PostgreSQL
- * would have converted the client's text (`timestampMicros`; a test holds the two equal).
+ * timestamp, two uuids and a number per reading. `micros[i][k]` is reading k's timestamp as
+ * PostgreSQL would have read the client's text (`timestampMicros`; a test holds the two equal).
  */
-function readingsCopyBinary(tenantId: string, sessionIds: string[], readings: StoredMeterValue[][]): Buffer {
+function readingsCopyBinary(tenantId: string, sessionIds: string[], readings: StoredMeterValue[][], micros: number[][]): Buffer {
   const count = readings.reduce((n, r) => n + r.length, 0);
   const out = new CopyBinaryWriter(256 + count * READING_BYTES_HINT);
   const tenant = uuidField(tenantId);
   for (let i = 0; i < readings.length; i++) {
     const session = uuidField(sessionIds[i]);
-    for (const m of readings[i]) {
-      const us = timestampMicros(m.timestamp);
-      if (us === null) throw new Error(`unreadable timestamp ${JSON.stringify(m.timestamp)} in a staged reading`);
-      out.row(13).raw(tenant).raw(session).int4(m.seq).timestamptz(us).float8(m.value);
+    const rs = readings[i];
+    for (let k = 0; k < rs.length; k++) {
+      const m = rs[k];
+      out.row(13).raw(tenant).raw(session).int4(m.seq).timestamptz(micros[i][k]).float8(m.value);
       out.text(m.measurand).text(m.unit).text(m.phase).text(m.location).text(m.context).text(m.format);
       if (m.multiplier == null) out.null();
       else out.int2(m.multiplier);
@@ -331,19 +333,26 @@ function readingsCopyBinary(tenantId: string, sessionIds: string[], readings: St
   }
   return out.finish();
 }
+/** A staged (validated) timestamp's microseconds; a staged one that is not readable is a bug, not input. */
+function stagedMicros(timestamp: string): number {
+  const us = timestampMicros(timestamp);
+  if (us === null) throw new Error(`unreadable timestamp ${JSON.stringify(timestamp)} in a staged reading`);
+  return us;
+}
+
 /** A typical reading's bytes in binary COPY (fixed fields plus measurand and unit). */
 const READING_BYTES_HINT = 160;
 
 /** The earliest and latest timestamps of validated readings, as written (for the session's started/ended). */
-function span(raw: RawMeterValue[]): { first: string | null; last: string | null } {
+function span(raw: RawMeterValue[], micros: number[]): { first: string | null; last: string | null } {
   let first: string | null = null;
   let last: string | null = null;
   let lo = Infinity;
   let hi = -Infinity;
-  for (const m of raw) {
-    const t = parseTimestamp(m.timestamp)!;
-    if (t < lo) [lo, first] = [t, m.timestamp];
-    if (t > hi) [hi, last] = [t, m.timestamp];
+  for (let k = 0; k < raw.length; k++) {
+    const t = micros[k];
+    if (t < lo) [lo, first] = [t, raw[k].timestamp];
+    if (t > hi) [hi, last] = [t, raw[k].timestamp];
   }
   return { first, last };
 }
