@@ -50,34 +50,26 @@ export class CopyBinaryWriter {
   }
 
   int2(v: number): this {
-    this.room(6);
-    this.view.setInt32(this.pos, 2);
-    this.view.setInt16(this.pos + 4, v);
-    this.pos += 6;
+    const at = this.field(2);
+    this.view.setInt16(at, v);
     return this;
   }
 
   int4(v: number): this {
-    this.room(8);
-    this.view.setInt32(this.pos, 4);
-    this.view.setInt32(this.pos + 4, v);
-    this.pos += 8;
+    const at = this.field(4);
+    this.view.setInt32(at, v);
     return this;
   }
 
   float8(v: number): this {
-    this.room(12);
-    this.view.setInt32(this.pos, 8);
-    this.view.setFloat64(this.pos + 4, v);
-    this.pos += 12;
+    const at = this.field(8);
+    this.view.setFloat64(at, v);
     return this;
   }
 
   bool(v: boolean): this {
-    this.room(5);
-    this.view.setInt32(this.pos, 1);
-    this.bytes[this.pos + 4] = v ? 1 : 0;
-    this.pos += 5;
+    const at = this.field(1);
+    this.bytes[at] = v ? 1 : 0;
     return this;
   }
 
@@ -85,11 +77,9 @@ export class CopyBinaryWriter {
   timestamptz(unixMicros: number): this {
     const v = unixMicros - PG_EPOCH_US;
     const hi = Math.floor(v / TWO_32);
-    this.room(12);
-    this.view.setInt32(this.pos, 8);
-    this.view.setInt32(this.pos + 4, hi);
-    this.view.setUint32(this.pos + 8, v - hi * TWO_32);
-    this.pos += 12;
+    const at = this.field(8);
+    this.view.setInt32(at, hi);
+    this.view.setUint32(at + 4, v - hi * TWO_32);
     return this;
   }
 
@@ -113,6 +103,18 @@ export class CopyBinaryWriter {
     this.view.setInt16(this.pos, -1);
     this.pos += 2;
     return Buffer.from(this.bytes.buffer, 0, this.pos);
+  }
+
+  /**
+   * Writes a fixed-size field's length and returns where its value goes. It may grow the buffer
+   * and replace `view`, so callers take the offset before they touch `view`.
+   */
+  private field(size: number): number {
+    this.room(4 + size);
+    this.view.setInt32(this.pos, size);
+    const at = this.pos + 4;
+    this.pos = at + size;
+    return at;
   }
 
   private room(n: number): void {

@@ -77,8 +77,8 @@ export const MIN_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
 export const MAX_FUTURE_MS = 24 * 3600 * 1000;
 export const MAX_VALUE = 10_000_000_000;
 
-// Only what PostgreSQL (where readings are stored as sent) parses too: ASCII whitespace, a dot
-// before the fraction. Unicode spaces or a comma would pass here and fail at the database.
+// Only what PostgreSQL parses too (a session's first and last timestamps reach it as text):
+// ASCII whitespace, a dot before the fraction. Unicode spaces or a comma would fail there.
 const ISO_RE =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?[ \t]*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
 const ASCII_SPACE_AROUND = /^[ \t\r\n]+|[ \t\r\n]+$/g;

@@ -333,6 +333,7 @@ function readingsCopyBinary(tenantId: string, sessionIds: string[], readings: St
   }
   return out.finish();
 }
+
 /** A staged (validated) timestamp's microseconds; a staged one that is not readable is a bug, not input. */
 function stagedMicros(timestamp: string): number {
   const us = timestampMicros(timestamp);
