@@ -11,6 +11,7 @@ const TWO_32 = 4_294_967_296;
 /** Encoded text fields (length prefix included) of the short strings that repeat: OCPP vocabulary. */
 const encodedText = new Map<string, Uint8Array>();
 const ENCODED_TEXT_MAX = 1024;
+const utf8Encoder = new TextEncoder();
 
 export class CopyBinaryWriter {
   private bytes: Uint8Array;
@@ -95,6 +96,44 @@ export class CopyBinaryWriter {
       if (s.length <= 64 && encodedText.size < ENCODED_TEXT_MAX) encodedText.set(s, field);
     }
     return this.raw(field);
+  }
+
+  /**
+   * text/varchar that does not repeat (ids, names): encoded in place, not cached, so that it cannot
+   * crowd the vocabulary out of the cache `text` keeps. null or undefined → NULL.
+   */
+  uniqueText(s: string | null | undefined): this {
+    if (s == null) return this.null();
+    this.room(4 + s.length * 3);
+    const { written } = utf8Encoder.encodeInto(s, this.bytes.subarray(this.pos + 4));
+    this.view.setInt32(this.pos, written);
+    this.pos += 4 + written;
+    return this;
+  }
+
+  /** text from bytes that are already valid UTF-8 (the caller checks: PostgreSQL refuses the COPY otherwise). */
+  utf8(bytes: Uint8Array): this {
+    this.room(4 + bytes.length);
+    this.view.setInt32(this.pos, bytes.length);
+    this.bytes.set(bytes, this.pos + 4);
+    this.pos += 4 + bytes.length;
+    return this;
+  }
+
+  /** jsonb from JSON text: its binary form is a version byte (1) and the text. null or undefined → NULL. */
+  jsonb(json: string | null | undefined): this {
+    if (json == null) return this.null();
+    this.room(5 + json.length * 3);
+    const { written } = utf8Encoder.encodeInto(json, this.bytes.subarray(this.pos + 5));
+    this.view.setInt32(this.pos, written + 1);
+    this.bytes[this.pos + 4] = 1;
+    this.pos += 5 + written;
+    return this;
+  }
+
+  /** Bytes written so far (a size hint for the next writer of the same kind). */
+  get length(): number {
+    return this.pos;
   }
 
   /** The whole COPY data, trailer included; the writer is done. */

@@ -67,8 +67,8 @@ export class BatchItem {
   /** Readings the item carried (> 0 replaces the session's readings, as POST does). */
   readingCount!: number;
   stagedId!: string;
-  /** The validated readings as JSON, for the chunk's analysis; cleared once processed. */
-  readingsJson: string | null = null;
+  /** The session's JSON as the client sent it (validated), for the chunk's readings; cleared once processed. */
+  sessionJson: string | null = null;
   state: 'pending' | 'done' | 'failed' = 'pending';
   message: string | null = null;
   sessionDbId: string | null = null;
@@ -91,7 +91,7 @@ export const BatchItemSchema = new EntitySchema<BatchItem>({
     stopReason: { type: 'string', length: 100, nullable: true },
     readingCount: { type: 'integer' },
     stagedId: { type: 'uuid' },
-    readingsJson: { type: 'text', nullable: true, lazy: true },
+    sessionJson: { type: 'text', nullable: true, lazy: true },
     state: { type: 'string', length: 16 },
     message: { type: 'text', nullable: true },
     sessionDbId: { type: 'uuid', nullable: true },

@@ -181,7 +181,7 @@ describe('batches', function () {
     const units = [...readings.get(rows.find((r) => r.session_id === 'par-1').id)!.map((m) => m.unit)];
     assert.ok(units.includes(' kwh\t'), `a unit with a tab is stored as sent: ${JSON.stringify(units.slice(0, 6))}`);
     assert.equal(
-      await count(`select count(*) n from batch_items where batch_id = ? and readings_json is not null`, [res.body.batchId]),
+      await count(`select count(*) n from batch_items where batch_id = ? and session_json is not null`, [res.body.batchId]),
       0,
       'a processed item keeps no copy of its readings',
     );
@@ -253,6 +253,7 @@ describe('batches', function () {
     assert.equal(res.status, 200, res.text);
     const done = await completed(key, res.body.batchId);
     assert.equal(done.results[0].chargingStationId, 'CP-SNAKE-B');
+    assert.equal(done.results[0].readingCount, 3, 'meter_values are the readings');
   });
 
   it('rejects a batch with one bad session whole: 422 names session index and field, nothing stored', async () => {
@@ -346,7 +347,7 @@ describe('batches', function () {
     const staged = await stageBatch(em(), { tenantId, sessions: sessions as never, idempotencyKey: null, requestHash: 'fail' });
     assert.equal(staged.kind, 'created');
     const batchId = (staged as { batchId: string }).batchId;
-    const stagedReadings = () => count(`select count(*) as n from batch_items where batch_id = ? and readings_json is not null`, [batchId]);
+    const stagedReadings = () => count(`select count(*) as n from batch_items where batch_id = ? and session_json is not null`, [batchId]);
     assert.equal(await stagedReadings(), 6);
 
     assert.equal((await processChunk(em(), tenantId, batchId, 0, 2)).processed, 2);
@@ -410,6 +411,34 @@ describe('batches', function () {
       assert.equal(row.next_seq, 12);
       assert.equal(new Date(row.started_at).toISOString(), new Date(sessions[100].meterValues[0].timestamp).toISOString());
       assert.equal(new Date(row.ended_at).toISOString(), new Date(sessions[100].meterValues[11].timestamp).toISOString());
+    });
+
+    it("stages the client's own bytes: pretty-printed sessions, escapes, unknown reading keys and bytes that are not UTF-8 are analysed as validated", async () => {
+      const readings = [kwh(0, 0), kwh(15, 5.5), kwh(30, 11.1)];
+      const pretty = JSON.stringify({ sessionId: 'raw-pretty', chargingStationId: 'CP-RAW', meterValues: readings.map((m) => ({ ...m, vendorNote: 'x\\y' })) }, null, '\t');
+      const snake = JSON.stringify({ session_id: 'raw-snake', charging_station_id: 'CP-RAW', meter_values: readings, stop_reason: 'Local' });
+      // 0xff is never UTF-8: decoding makes it U+FFFD, and that is what is validated and stored.
+      const invalid = Buffer.concat([
+        Buffer.from('{"sessionId":"raw-bytes","chargingStationId":"CP-RAW","evseId":"E\u00e9-'),
+        Buffer.from([0xff]),
+        Buffer.from(`","meterValues":${JSON.stringify(readings)}}`),
+      ]);
+      const body = [Buffer.from(`{"sessions": [\n${pretty},\n${snake},\n`), invalid, Buffer.from('\n]}')];
+      const res = await postStreamed(stack().apiUrl, key, body);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const done = await completed(key, res.body.batchId);
+      assert.equal(done.processedSessions, 3, JSON.stringify(done.results));
+      for (const id of ['raw-pretty', 'raw-snake', 'raw-bytes']) {
+        const one = await call('GET', `/v1/sessions/${id}`, { key });
+        assert.deepEqual(
+          one.body.meterValues.map((m: { value: number; timestamp: string }) => [m.value, new Date(m.timestamp).toISOString()]),
+          readings.map((m) => [m.value, new Date(m.timestamp).toISOString()]),
+          id,
+        );
+        assert.ok(one.body.analyzedAt, `${id} analysed`);
+      }
+      assert.equal((await call('GET', '/v1/sessions/raw-bytes', { key })).body.evseId, 'Eé-\ufffd');
+      assert.equal((await call('GET', '/v1/sessions/raw-snake', { key })).body.stopReason, 'Local');
     });
 
     it('a bad session deep inside a streamed body: 422 naming its index, and nothing stored', async () => {

@@ -35,6 +35,28 @@ describe('binary COPY', () => {
     );
   });
 
+  it('writes text from a string without caching it, text from UTF-8 bytes, and jsonb', async () => {
+    const em = stack().orm.em.fork();
+    const rows = [
+      { n: 1, u: 'session-Ω-1', b: '{"a":"\\t é 🚗"}', j: '{"maxPowerKw": 22, "note": "ü"}' },
+      { n: 2, u: null, b: '', j: null },
+      { n: 3, u: 'x'.repeat(5000), b: 'y'.repeat(100_000), j: '[1, 2.5, null, "z"]' },
+    ];
+    const stored = await em.transactional(async (tem) => {
+      const conn = tem.getConnection();
+      await conn.execute('create temporary table copy_probe2 (n int, u text, b text, j jsonb) on commit drop', [], 'run', tem.getTransactionContext());
+      const w = new CopyBinaryWriter(8);
+      for (const r of rows) w.row(4).int4(r.n).uniqueText(r.u).utf8(Buffer.from(r.b)).jsonb(r.j);
+      assert.ok(w.length > 105_000);
+      await copyBinary(tem, 'copy_probe2', 'n, u, b, j', w.finish());
+      return conn.execute('select n, u, b, j from copy_probe2 order by n', [], 'all', tem.getTransactionContext());
+    });
+    assert.deepEqual(
+      stored,
+      rows.map((r) => ({ ...r, j: r.j === null ? null : JSON.parse(r.j) })),
+    );
+  });
+
   it('refuses what is not a uuid', () => {
     assert.throws(() => uuidField('not-a-uuid'), /not a uuid/);
   });

@@ -1,5 +1,6 @@
 // Batches: the submit reads its body as a stream (a 100,000-session body is about 1 GB of JSON),
 // checking and staging each session as it arrives.
+import { isUtf8 } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -15,13 +16,14 @@ import {
   type SubmitResult,
 } from '../../domain/batches/batches';
 import { BatchBodySplitter, JsonShapeError } from '../../domain/batches/json-stream';
+import { parseSessionText } from '../../domain/batches/session-text';
 import { startBatch } from '../../temporal/batches';
 import type { AppDeps } from '../context';
 import { HttpError, notFound, unprocessable, type FieldError } from '../http-error';
-import { camelizeKeys, defineRoute, NUL_MESSAGE, nulPath } from '../route';
+import { defineRoute, NUL_MESSAGE, nulPath } from '../route';
 import { BatchIdParams, BatchSessionItem, BatchStatus, BatchStatusQuery, BatchSubmit, BatchSubmitted } from '../schemas/batches';
 import { ErrorSchema, iso } from '../schemas/common';
-import { presentSession } from '../schemas/sessions';
+import { meterValuesPass, presentSession } from '../schemas/sessions';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Largest single session in a batch body (20,000 readings take about 2 MiB). */
@@ -56,6 +58,24 @@ async function* bodyChunks(stream: IncomingMessage, limit: number, hash: Hash, w
 }
 
 /**
+ * A session as BatchSessionItem reads it, or the 422 naming its first invalid field. Readings that
+ * `meterValuesPass` accepts are not run through the schema again: only the session's other fields are.
+ */
+function checkSchema(value: unknown, i: number): BatchSessionInput {
+  const readings = (value as { meterValues?: unknown } | null)?.meterValues;
+  if (value && typeof value === 'object' && !Array.isArray(value) && meterValuesPass(readings)) {
+    const rest = BatchSessionItem.safeParse({ ...value, meterValues: [] });
+    if (rest.success) return { ...(rest.data as BatchSessionInput), meterValues: readings as BatchSessionInput['meterValues'] };
+  }
+  const result = BatchSessionItem.safeParse(value);
+  if (!result.success) {
+    const errors = result.error.issues.map((issue) => ({ loc: ['body', 'sessions', i, ...(issue.path as (string | number)[])], msg: issue.message }));
+    throw reject(errors[0].loc, errors[0].msg, errors.slice(1));
+  }
+  return result.data as BatchSessionInput;
+}
+
+/**
  * Checks one session of the body as it arrives: the same schema as the whole body had, then what
  * the schema cannot say (unique session ids, valid readings, the batch's session and reading
  * budget). A 422 names the first invalid session's index and field.
@@ -73,8 +93,7 @@ class SessionChecker {
     const t0 = performance.now();
     let value: unknown;
     try {
-      // A key that needs camelizing has an underscore; most bodies have none at all.
-      value = text.includes('_') ? camelizeKeys(JSON.parse(text)) : JSON.parse(text);
+      value = parseSessionText(text);
     } catch (err) {
       throw new HttpError(400, `Malformed JSON body in sessions[${i}]: ${(err as Error).message}`);
     }
@@ -84,12 +103,7 @@ class SessionChecker {
     const nul = text.includes('\\u0000') ? nulPath(value) : null;
     if (nul) throw reject(['body', 'sessions', i, ...nul], NUL_MESSAGE);
     if (i >= this.config.maxBatchSessions) throw reject(['body', 'sessions'], `at most ${this.config.maxBatchSessions} sessions per batch`);
-    const result = BatchSessionItem.safeParse(value);
-    if (!result.success) {
-      const errors = result.error.issues.map((issue) => ({ loc: ['body', 'sessions', i, ...(issue.path as (string | number)[])], msg: issue.message }));
-      throw reject(errors[0].loc, errors[0].msg, errors.slice(1));
-    }
-    const s = result.data as BatchSessionInput;
+    const s = checkSchema(value, i);
     const first = this.seen.get(s.sessionId);
     if (first !== undefined) throw reject(['body', 'sessions', i, 'sessionId'], `duplicate of sessions[${first}].sessionId "${s.sessionId}"`);
     this.seen.set(s.sessionId, i);
@@ -131,7 +145,7 @@ async function stageStream(
   const batchId = await createBatch(tem, input.tenantId, input.idempotencyKey);
   const stager = new BatchStager(tem, input.tenantId, batchId);
   const checker = new SessionChecker(input.config);
-  const ready: { text: string; i: number }[] = [];
+  const ready: { text: string; i: number; bytes: Buffer }[] = [];
   let notArray: unknown;
   let sawSessions = false;
   const splitter = new BatchBodySplitter(
@@ -141,7 +155,7 @@ async function stageStream(
         sawSessions ||= is;
         return is;
       },
-      onElement: (text, i) => ready.push({ text, i }),
+      onElement: (text, i, bytes) => ready.push({ text, i, bytes }),
       onNotArray: (_k, v) => (notArray = v),
     },
     MAX_SESSION_BYTES,
@@ -162,10 +176,12 @@ async function stageStream(
   try {
     for await (const chunk of chunks) {
       feed(chunk);
-      for (const { text, i } of ready) {
+      for (const { text, i, bytes } of ready) {
         const session = checker.check(text, i);
         const t = performance.now();
-        const full = stager.add(i, session);
+        // The body's bytes are staged as they are unless they are not valid UTF-8 (decoding replaced
+        // such bytes, and the text is what was validated; PostgreSQL would refuse them).
+        const full = stager.add(i, session, isUtf8(bytes) ? bytes : Buffer.from(text));
         buildMs += performance.now() - t;
         if (full) await stager.flush();
       }

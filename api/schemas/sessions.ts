@@ -8,22 +8,48 @@ import { z } from '../zod';
 
 const nullableString = (max: number, description: string) => z.string().max(max).nullish().openapi({ description });
 
+/** Longest text of each optional reading field, shared by the schema and `meterValuesPass`. */
+const READING_TEXT_MAX = { measurand: 64, unit: 16, phase: 8, location: 16, context: 32, format: 16 } as const;
+const TIMESTAMP_MAX = 64;
+
 export const MeterValueIn = z
   .object({
-    timestamp: z.string().max(64).openapi({ description: 'ISO 8601 timestamp with a UTC offset (stored in UTC)', example: '2026-02-27T10:00:00Z' }),
+    timestamp: z.string().max(TIMESTAMP_MAX).openapi({ description: 'ISO 8601 timestamp with a UTC offset (stored in UTC)', example: '2026-02-27T10:00:00Z' }),
     value: z.number().openapi({ description: 'Measured value in the given unit (0 to 10,000,000,000)' }),
-    measurand: nullableString(64, 'OCPP measurand (default Energy.Active.Import.Register)'),
-    unit: nullableString(16, 'OCPP unit of measure, case-insensitive (default Wh)'),
-    phase: nullableString(8, 'OCPP phase (L1, L2, L3, N, L1-N, …); none means total'),
-    location: nullableString(16, 'OCPP location (Outlet default, Inlet, Cable, EV, Body, Upstream)'),
-    context: nullableString(32, 'OCPP reading context (Sample.Periodic default, Transaction.Begin, …)'),
-    format: nullableString(16, 'OCPP value format (Raw, SignedData)'),
+    measurand: nullableString(READING_TEXT_MAX.measurand, 'OCPP measurand (default Energy.Active.Import.Register)'),
+    unit: nullableString(READING_TEXT_MAX.unit, 'OCPP unit of measure, case-insensitive (default Wh)'),
+    phase: nullableString(READING_TEXT_MAX.phase, 'OCPP phase (L1, L2, L3, N, L1-N, …); none means total'),
+    location: nullableString(READING_TEXT_MAX.location, 'OCPP location (Outlet default, Inlet, Cable, EV, Body, Upstream)'),
+    context: nullableString(READING_TEXT_MAX.context, 'OCPP reading context (Sample.Periodic default, Transaction.Begin, …)'),
+    format: nullableString(READING_TEXT_MAX.format, 'OCPP value format (Raw, SignedData)'),
     multiplier: z.number().int().nullish().openapi({ description: 'OCPP 2.0.1 unitOfMeasure.multiplier (power of ten)' }),
     reconstructed: z.boolean().optional().openapi({ description: 'True if the value was reconstructed (never set by clients in practice)' }),
   })
   .openapi('MeterValue');
 
 const meterValues = z.array(MeterValueIn).max(config.maxReadingsPerRequest, `at most ${config.maxReadingsPerRequest} meter values per request`);
+
+const READING_TEXT_FIELDS = Object.entries(READING_TEXT_MAX);
+const optionalText = (v: unknown, max: number) => v === undefined || v === null || (typeof v === 'string' && v.length <= max);
+
+/**
+ * True only if the meterValues schema above accepts `values` (parsed JSON): its rules written out
+ * for the batch submit, where the schema's generic checks cost a fifth of the submit's time (about
+ * 30 µs per 96-reading session). Callers run the schema when this says no, for its messages; a
+ * test holds the two in agreement on random readings.
+ */
+export function meterValuesPass(values: unknown): boolean {
+  if (!Array.isArray(values) || values.length > config.maxReadingsPerRequest) return false;
+  for (const m of values as Record<string, unknown>[]) {
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) return false;
+    if (typeof m.timestamp !== 'string' || m.timestamp.length > TIMESTAMP_MAX) return false;
+    if (typeof m.value !== 'number' || !Number.isFinite(m.value)) return false;
+    for (const [field, max] of READING_TEXT_FIELDS) if (!optionalText(m[field], max)) return false;
+    if (!(m.multiplier === undefined || m.multiplier === null || Number.isSafeInteger(m.multiplier))) return false;
+    if (!(m.reconstructed === undefined || typeof m.reconstructed === 'boolean')) return false;
+  }
+  return true;
+}
 
 const SessionFields = {
   metadata: z.record(z.string(), z.unknown()).nullish().openapi({ description: 'Free-form client metadata (e.g. maxPowerKw, the station rating)' }),

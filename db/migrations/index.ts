@@ -12,6 +12,7 @@ import { Migration20261125020000 } from './Migration20261125020000_meter_values_
 import { Migration20261125021000 } from './Migration20261125021000_batch_items_readings_json';
 import { Migration20261125022000 } from './Migration20261125022000_batch_readings_written_by_chunks';
 import { Migration20261125023000 } from './Migration20261125023000_compact_soc_overlay';
+import { Migration20261125060000 } from './Migration20261125060000_batch_items_session_json';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
@@ -26,4 +27,5 @@ export const migrationsList = [
   { name: 'Migration20261125021000_batch_items_readings_json', class: Migration20261125021000 },
   { name: 'Migration20261125022000_batch_readings_written_by_chunks', class: Migration20261125022000 },
   { name: 'Migration20261125023000_compact_soc_overlay', class: Migration20261125023000 },
+  { name: 'Migration20261125060000_batch_items_session_json', class: Migration20261125060000 },
 ];

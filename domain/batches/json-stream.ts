@@ -46,8 +46,8 @@ type State =
 export interface SplitterHandlers {
   /** A top-level key whose value should be parsed and handed over (the sessions key). */
   isArrayKey(key: string): boolean;
-  /** Each element of that array, as JSON text, in order. */
-  onElement(text: string, index: number): void;
+  /** Each element of that array, as JSON text and as the body's bytes it came from, in order. */
+  onElement(text: string, index: number, bytes: Buffer): void;
   /** Any other top-level key and its value (already parsed). */
   onOtherValue?(key: string, value: unknown): void;
   /** The array key's value was not an array: its parsed value. */
@@ -240,11 +240,12 @@ export class BatchBodySplitter {
   }
 
   private finishValue(last: Buffer): void {
-    const text = this.parts.length === 0 ? last.toString('utf8') : Buffer.concat([...this.parts, last]).toString('utf8');
+    const bytes = this.parts.length === 0 ? last : Buffer.concat([...this.parts, last]);
+    const text = bytes.toString('utf8');
     this.parts = [];
     this.partsBytes = 0;
     if (this.target === 'element') {
-      this.h.onElement(text, this.index++);
+      this.h.onElement(text, this.index++, bytes);
       this.state = 'after-element';
       return;
     }
