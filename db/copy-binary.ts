@@ -12,6 +12,9 @@ const TWO_32 = 4_294_967_296;
 const encodedText = new Map<string, Uint8Array>();
 const ENCODED_TEXT_MAX = 1024;
 const utf8Encoder = new TextEncoder();
+const NO_PREFIX = new Uint8Array(0);
+/** jsonb's binary form starts with its format version. */
+const JSONB_VERSION = Uint8Array.of(1);
 
 export class CopyBinaryWriter {
   private bytes: Uint8Array;
@@ -103,12 +106,7 @@ export class CopyBinaryWriter {
    * crowd the vocabulary out of the cache `text` keeps. null or undefined → NULL.
    */
   uniqueText(s: string | null | undefined): this {
-    if (s == null) return this.null();
-    this.room(4 + s.length * 3);
-    const { written } = utf8Encoder.encodeInto(s, this.bytes.subarray(this.pos + 4));
-    this.view.setInt32(this.pos, written);
-    this.pos += 4 + written;
-    return this;
+    return s == null ? this.null() : this.encoded(NO_PREFIX, s);
   }
 
   /** text from bytes that are already valid UTF-8 (the caller checks: PostgreSQL refuses the COPY otherwise). */
@@ -120,15 +118,9 @@ export class CopyBinaryWriter {
     return this;
   }
 
-  /** jsonb from JSON text: its binary form is a version byte (1) and the text. null or undefined → NULL. */
+  /** jsonb from JSON text (after the version byte). null or undefined → NULL. */
   jsonb(json: string | null | undefined): this {
-    if (json == null) return this.null();
-    this.room(5 + json.length * 3);
-    const { written } = utf8Encoder.encodeInto(json, this.bytes.subarray(this.pos + 5));
-    this.view.setInt32(this.pos, written + 1);
-    this.bytes[this.pos + 4] = 1;
-    this.pos += 5 + written;
-    return this;
+    return json == null ? this.null() : this.encoded(JSONB_VERSION, json);
   }
 
   /** Bytes written so far (a size hint for the next writer of the same kind). */
@@ -154,6 +146,17 @@ export class CopyBinaryWriter {
     const at = this.pos + 4;
     this.pos = at + size;
     return at;
+  }
+
+  /** A variable-length field: `prefix` and then `s` as UTF-8, encoded in place (no intermediate buffer). */
+  private encoded(prefix: Uint8Array, s: string): this {
+    const head = 4 + prefix.length;
+    this.room(head + s.length * 3);
+    this.bytes.set(prefix, this.pos + 4);
+    const { written } = utf8Encoder.encodeInto(s, this.bytes.subarray(this.pos + head));
+    this.view.setInt32(this.pos, prefix.length + written);
+    this.pos += head + written;
+    return this;
   }
 
   private room(n: number): void {
