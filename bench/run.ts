@@ -15,7 +15,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { analyse, analyseMany } from '../domain/analysis/analyse';
 import { OnnxDetector } from '../models/onnx-detector';
 import { config, ROOT_DIR } from '../config';
-import { benchSessions, READINGS_PER_SESSION, type BenchSession } from './sessions';
+import type { RawMeterValue } from '../domain/analysis/types';
+import { benchSessions, READINGS_PER_SESSION } from './sessions';
 import { memoryOf, startBenchStack, type BenchStack } from './stack';
 
 const arg = (name: string, fallback: string) => {
@@ -59,21 +60,36 @@ function sampleRss(pids: Record<string, number>) {
 /**
  * Sessions/s of the served analysis (normalise + window + the ONNX detector with SORC, scored in
  * groups of a batch chunk's size as the worker does), and of the physics rules alone for reference.
- * The median of three passes after a warm-up: single passes moved by ±15 % between runs on this
- * shared machine (and once by +35 %), and the median is robust to one outlier either way.
+ * Held as the worker holds a chunk: each chunk's sessions are JSON text, parsed into fresh objects
+ * just before their (timed) analysis. Holding all 10,000 sessions as live objects (~450 MB) made
+ * V8 run a full mark-compact of them about once a second in about half the bench processes
+ * (29 against 5 per run, `--trace-gc`), which slowed the measured analysis by a third: that was
+ * the "bimodal limit" of earlier runs. The median of three passes after a warm-up.
  */
-async function inProcessLimits(sessions: BenchSession[]): Promise<{ served: number; physics: number }> {
-  const inputs = sessions.map((s) => ({ values: s.meterValues.map((m, seq) => ({ ...m, seq })) }));
+async function inProcessLimits(size: number): Promise<{ served: number; physics: number }> {
+  const chunk = config.batchChunkSize;
+  const texts: string[] = [];
+  {
+    const sessions = benchSessions(size, 'limit');
+    for (let i = 0; i < size; i += chunk) {
+      texts.push(JSON.stringify(sessions.slice(i, i + chunk).map((s) => ({ values: s.meterValues.map((m, seq) => ({ ...m, seq })) }))));
+    }
+  }
+  type Inputs = { values: (RawMeterValue & { seq: number })[] }[];
   // One core by definition; the service runs its inferences on config.onnxThreads.
   const detector = await OnnxDetector.load({ threads: 1 });
-  const chunk = config.batchChunkSize;
-  const timeIt = async (run: (xs: typeof inputs) => Promise<unknown> | unknown) => {
-    await run(inputs.slice(0, chunk)); // warm-up
+  const timeIt = async (run: (xs: Inputs) => Promise<unknown> | unknown) => {
+    await run(JSON.parse(texts[0])); // warm-up
     const rates: number[] = [];
     for (let pass = 0; pass < 3; pass++) {
-      const t = process.hrtime.bigint();
-      for (let i = 0; i < inputs.length; i += chunk) await run(inputs.slice(i, i + chunk));
-      rates.push(inputs.length / (Number(process.hrtime.bigint() - t) / 1e9));
+      let ns = 0n;
+      for (const text of texts) {
+        const xs = JSON.parse(text) as Inputs;
+        const t = process.hrtime.bigint();
+        await run(xs);
+        ns += process.hrtime.bigint() - t;
+      }
+      rates.push(size / (Number(ns) / 1e9));
     }
     return rates.sort((x, y) => x - y)[1];
   };
@@ -83,7 +99,8 @@ async function inProcessLimits(sessions: BenchSession[]): Promise<{ served: numb
   };
 }
 
-async function copyLimit(databaseUrl: string, sessions: BenchSession[]): Promise<number> {
+async function copyLimit(databaseUrl: string, size: number): Promise<number> {
+  const sessions = benchSessions(size, 'limit');
   const client = new PgClient({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -216,6 +233,7 @@ async function batchEndToEnd(stack: BenchStack, size: number, prefix: string) {
   const submitted = performance.now();
   const cpuAtSubmit = cpuByKind();
   const workerCpuAtSubmit = pidCpu(stack.workerPid);
+  const benchCpuAtSubmit = process.cpuUsage();
   for (;;) {
     const b = await call(stack, 'GET', `/v1/sessions/batch/${batchId}?pageSize=1`);
     if (b.status === 'completed' || b.status === 'failed') {
@@ -231,6 +249,8 @@ async function batchEndToEnd(stack: BenchStack, size: number, prefix: string) {
   // The API and the worker are both `node`: what is left of that kind is the API (polled here).
   processingCpu.api = (processingCpu.node ?? 0) - processingCpu.worker;
   delete processingCpu.node;
+  const benchCpu = process.cpuUsage(benchCpuAtSubmit);
+  processingCpu['bench client'] = (benchCpu.user + benchCpu.system) / 1e6;
   const peak = stop();
   const lines = fs.readFileSync(stack.apiLog, 'utf8').split('\n').filter((l) => l.includes(batchId)).map((l) => JSON.parse(l));
   const submitLog = lines.find((l) => l.msg === 'batch submitted') ?? {};
@@ -295,19 +315,18 @@ async function main() {
   out(`Command: \`npm run bench -- --sizes ${SIZES.join(',')}\` (${new Date().toISOString().slice(0, 10)}). Sessions: ${READINGS_PER_SESSION} meter values each (48 one-minute samples of energy and power), one in five with a register reset.`);
   out();
 
-  const sessions = benchSessions(E2E_SIZE, 'limit');
-  const limits = await inProcessLimits(sessions);
+  const limits = await inProcessLimits(E2E_SIZE);
   const analysisLimit = limits.served;
   const stack = await startBenchStack();
   try {
-    const copy = await copyLimit(stack.databaseUrl, sessions);
+    const copy = await copyLimit(stack.databaseUrl, E2E_SIZE);
     const copySessions = copy / READINGS_PER_SESSION;
     const limit = Math.min(analysisLimit, copySessions);
     out('## 1–2. Limits (same sessions, no HTTP, no workflow)');
     out();
     out('| limit | sessions/s | readings/s |');
     out('|---|---:|---:|');
-    out(`| in-process normalise + detect (served: ONNX CSAR-C-2 + SORC, physics beside), one core, median of 3 passes | ${fmt(analysisLimit)} | ${fmt(analysisLimit * READINGS_PER_SESSION)} |`);
+    out(`| in-process normalise + detect (served: ONNX CSAR-C-2 + SORC, physics beside), one core, each chunk parsed fresh before its timed analysis, median of 3 passes | ${fmt(analysisLimit)} | ${fmt(analysisLimit * READINGS_PER_SESSION)} |`);
     out(`| (for reference: the physics rules alone, one core) | ${fmt(limits.physics)} | ${fmt(limits.physics * READINGS_PER_SESSION)} |`);
     out(`| PostgreSQL COPY into a table shaped like meter_values | ${fmt(copySessions)} | ${fmt(copy)} |`);
     out();
