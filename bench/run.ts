@@ -267,6 +267,15 @@ function pidCpu(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
 }
 
+/** CPU seconds so far of the stack's processes by part (the API and the worker apart), and of this client. */
+function cpuOfStack(stack: BenchStack): Record<string, number> {
+  const kinds = cpuByKind();
+  const worker = pidCpu(stack.workerPid);
+  const api = pidCpu(stack.apiPid);
+  const own = process.cpuUsage();
+  return { temporal: kinds.temporal ?? 0, worker, api, postgres: kinds.postgres ?? 0, 'bench client': (own.user + own.system) / 1e6 };
+}
+
 /** Median per-phase timings of the session writes the API logged since `offset`. */
 function writePhases(stack: BenchStack, offset: number) {
   const text = fs.readFileSync(stack.apiLog, 'utf8').slice(offset);
@@ -282,6 +291,7 @@ async function interactive(stack: BenchStack, readings: number, concurrency: num
   const total = Math.max(120, concurrency * 60);
   const latencies: number[] = [];
   let next = 0;
+  const cpu0 = cpuOfStack(stack);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -294,7 +304,9 @@ async function interactive(stack: BenchStack, readings: number, concurrency: num
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  return { readings, concurrency, total, perSec: total / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99), phases: writePhases(stack, logOffset) };
+  const cpu1 = cpuOfStack(stack);
+  const cpuMs = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, ((v - (cpu0[k] ?? 0)) * 1000) / total]));
+  return { readings, concurrency, total, perSec: total / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99), phases: writePhases(stack, logOffset), cpuMs };
 }
 
 function machine(): string {
@@ -367,8 +379,8 @@ async function main() {
 
     out('## 4. Interactive: POST /v1/sessions (new session each request)');
     out();
-    out('| readings | clients | requests | requests/s | p50 ms | p99 ms | median stage / actor / read-back ms (server side) |');
-    out('|---:|---:|---:|---:|---:|---:|---:|');
+    out('| readings | clients | requests | requests/s | p50 ms | p99 ms | median stage / actor / read-back ms (server side) | CPU ms per write: temporal / worker / api / postgres / bench client |');
+    out('|---:|---:|---:|---:|---:|---:|---:|---:|');
     const readingSizes = process.argv.includes('--no-interactive') ? [] : [3, 96];
     // Warm-up, not reported: the API's CPU per write falls by a third over its first few hundred
     // requests (JIT), which would otherwise land on whichever row runs first.
@@ -377,7 +389,7 @@ async function main() {
       for (const c of [1, 8, 32]) {
         const r = await interactive(stack, readings, c);
         const ph = r.phases;
-        out(`| ${r.readings} | ${r.concurrency} | ${r.total} | ${fmt(r.perSec, 1)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(ph.stage, 1)} / ${fmt(ph.actor, 1)} / ${fmt(ph.read, 1)} |`);
+        out(`| ${r.readings} | ${r.concurrency} | ${r.total} | ${fmt(r.perSec, 1)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(ph.stage, 1)} / ${fmt(ph.actor, 1)} / ${fmt(ph.read, 1)} | ${['temporal', 'worker', 'api', 'postgres', 'bench client'].map((k) => fmt(r.cpuMs[k], 1)).join(' / ')} |`);
       }
     }
     out();
