@@ -17,7 +17,7 @@
 // (`*_rule`); the models learn how the evidence combines over time, where each range starts and
 // ends, what the look-alikes are, and how sure to be.
 import type { AnalysisWindow, Series } from '../domain/analysis/types';
-import { interp as detectorInterp, lowerBound, registerResolution, SHARED_THRESHOLDS, stationRating } from '../domain/analysis/physics-detector';
+import { interp as detectorInterp, lowerBound, PowerPoints, registerResolution, SHARED_THRESHOLDS, stationRating } from '../domain/analysis/physics-detector';
 import { medianStepMs, BUCKET_MS as WINDOW_BUCKET_MS, MAX_BUCKETS as WINDOW_MAX_BUCKETS } from '../domain/analysis/window';
 
 // Local copies: a CommonJS import is a property read on every use, which hot loops pay for.
@@ -450,6 +450,9 @@ function next(ts: number[], i: number, bucket: (t: number) => number, T: number)
  * Power against the register's slope, on the grid of the sparser series (a power step between
  * sparse power samples is not compared against every dense energy interval).
  */
+/** One interval's power points at a time (see PowerPoints). */
+const powerPoints = new PowerPoints();
+
 function mismatch(
   E: Series,
   P: Series,
@@ -489,26 +492,16 @@ function mismatch(
       quant = (2 * res) / dt;
     } else {
       sl = (cumE[k + 1] - cumE[k]) / dt;
-      const pts: [number, number][] = [];
       const pa = interp(P.t, P.v, a);
-      if (pa !== undefined) pts.push([a, pa]);
-      for (let j = lowerBound(P.t, a + SKEW + 1); j < P.t.length && P.t[j] < b - SKEW; j++) pts.push([P.t[j], P.v[j]]);
+      powerPoints.reset();
+      if (pa !== undefined) powerPoints.add(a, pa);
+      for (let j = lowerBound(P.t, a + SKEW + 1); j < P.t.length && P.t[j] < b - SKEW; j++) powerPoints.add(P.t[j], P.v[j]);
       const pb = interp(P.t, P.v, b);
-      if (pb !== undefined) pts.push([b, pb]);
-      if (pts.length === 0) continue;
-      pMin = Infinity;
-      pMax = -Infinity;
-      for (const [, v] of pts) {
-        pMin = Math.min(pMin, v);
-        pMax = Math.max(pMax, v);
-      }
-      if (pts.length === 1) pMean = pts[0][1];
-      else {
-        let area = 0;
-        for (let i = 0; i + 1 < pts.length; i++) area += ((pts[i][1] + pts[i + 1][1]) / 2) * (pts[i + 1][0] - pts[i][0]);
-        const span = pts[pts.length - 1][0] - pts[0][0];
-        pMean = span > 0 ? area / span : (pMin + pMax) / 2;
-      }
+      if (pb !== undefined) powerPoints.add(b, pb);
+      if (powerPoints.count === 0) continue;
+      pMin = powerPoints.min;
+      pMax = powerPoints.max;
+      pMean = powerPoints.mean;
       quant = res / dt;
     }
     const tolMean = Math.max(MISMATCH_ABS_KW, MISMATCH_REL * Math.max(Math.abs(pMean), Math.abs(sl))) + quant;

@@ -235,6 +235,11 @@ export class OnnxDetector implements BatchDetector {
         const K = t.dims.length === 3 ? t.dims[1] : 1;
         group.forEach((f, k) => {
           const T = f.bucketCount;
+          // A session as long as the group's longest has its K rows back to back: one copy.
+          if (T === Tmax) {
+            result[order[g + k]][name] = data.slice(k * K * Tmax, (k + 1) * K * Tmax);
+            return;
+          }
           const cut = new Float32Array(K * T);
           for (let c = 0; c < K; c++) cut.set(data.subarray((k * K + c) * Tmax, (k * K + c) * Tmax + T), c * T);
           result[order[g + k]][name] = cut;
@@ -319,7 +324,10 @@ function batchTensor(feats: FeatureMatrix[]): { tensor: ort.Tensor; Tmax: number
   const data = new Float32Array(feats.length * FEATURE_COUNT * Tmax);
   feats.forEach((f, k) => {
     const T = f.bucketCount;
-    for (let c = 0; c < FEATURE_COUNT; c++) data.set(f.data.subarray(c * T, (c + 1) * T), (k * FEATURE_COUNT + c) * Tmax);
+    // Channel-major [F × T]: without padding the whole matrix is one copy (groups are of similar
+    // length, often equal), else one per channel.
+    if (T === Tmax) data.set(f.data, k * FEATURE_COUNT * Tmax);
+    else for (let c = 0; c < FEATURE_COUNT; c++) data.set(f.data.subarray(c * T, (c + 1) * T), (k * FEATURE_COUNT + c) * Tmax);
   });
   return { tensor: new ort.Tensor('float32', data, [feats.length, FEATURE_COUNT, Tmax]), Tmax };
 }

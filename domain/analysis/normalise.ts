@@ -330,7 +330,7 @@ function toSeries(points: Point[]): Series {
  * totals rather than per-interval slopes, so a rounded register that ticks rarely still counts.
  */
 function unitSuspicion(energy: Series, power: Series): { count: number; note: string } | null {
-  const positivePower = power.v.filter((p) => p > 0);
+  const positivePower = positiveSorted(power.v);
   const medPower = median(positivePower);
   if (energy.t.length >= 3 && power.t.length >= 3) {
     const lo = Math.max(energy.t[0], power.t[0]);
@@ -376,15 +376,26 @@ function integrateBetween(p: Series, a: number, b: number): number {
     const t1 = Math.max(p.t[i], a);
     const t2 = Math.min(p.t[i + 1], b);
     if (t2 <= t1) continue;
-    const at = (t: number) => p.v[i] + ((p.v[i + 1] - p.v[i]) * (t - p.t[i])) / (p.t[i + 1] - p.t[i]);
-    e += ((at(t1) + at(t2)) / 2) * ((t2 - t1) / 3_600_000);
+    const v1 = p.v[i] + ((p.v[i + 1] - p.v[i]) * (t1 - p.t[i])) / (p.t[i + 1] - p.t[i]);
+    const v2 = p.v[i] + ((p.v[i + 1] - p.v[i]) * (t2 - p.t[i])) / (p.t[i + 1] - p.t[i]);
+    e += ((v1 + v2) / 2) * ((t2 - t1) / 3_600_000);
   }
   return e;
 }
 
-function median(xs: number[]): number {
-  if (xs.length === 0) return 0;
-  const s = Float64Array.from(xs).sort(); // numeric sort without a comparator call per pair
+/** The positive values, sorted (numerically, without a comparator call per pair). */
+function positiveSorted(xs: number[]): Float64Array {
+  let n = 0;
+  for (const x of xs) if (x > 0) n++;
+  const out = new Float64Array(n);
+  n = 0;
+  for (const x of xs) if (x > 0) out[n++] = x;
+  return out.sort();
+}
+
+/** Median of sorted values. */
+function median(s: Float64Array): number {
+  if (s.length === 0) return 0;
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }

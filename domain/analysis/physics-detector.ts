@@ -172,12 +172,12 @@ export function stationRating(metadata: Record<string, unknown> | null | undefin
 
 /** Largest of 1, 0.1, 0.01, 0.001 kWh that every value is a multiple of; 0 if none or too few values. */
 export function registerResolution(v: number[]): number {
-  const distinct = new Set(v);
-  if (distinct.size < 3) return 0;
+  if (!threeDistinct(v)) return 0;
+  // Every value, duplicates too, rather than a Set of them: the answer is the same, without a Set per session.
   for (const q of [1, 0.1, 0.01, 0.001]) {
     let ok = true;
-    for (const x of distinct) {
-      const r = x / q;
+    for (let i = 0; i < v.length; i++) {
+      const r = v[i] / q;
       if (Math.abs(r - Math.round(r)) > 1e-4) {
         ok = false;
         break;
@@ -186,6 +186,18 @@ export function registerResolution(v: number[]): number {
     if (ok) return q;
   }
   return 0;
+}
+
+/** At least three distinct values (series values are finite numbers). */
+function threeDistinct(v: number[]): boolean {
+  let b: number | undefined;
+  for (let i = 1; i < v.length; i++) {
+    const x = v[i];
+    if (x === v[0]) continue;
+    if (b === undefined) b = x;
+    else if (x !== b) return true;
+  }
+  return false;
 }
 
 /**
@@ -526,18 +538,18 @@ function onEnergyGrid(c: Ctx): (Comparison | null)[] {
       out.push(null);
       continue;
     }
-    const pts: [number, number][] = [];
+    points.reset();
     const pa = interp(P.t, P.v, a, MAX_GAP_MS, SKEW_MS);
-    if (pa !== undefined) pts.push([a, pa]);
-    for (let k = lowerBound(P.t, a + SKEW_MS + 1); k < P.t.length && P.t[k] < b - SKEW_MS; k++) pts.push([P.t[k], P.v[k]]);
+    if (pa !== undefined) points.add(a, pa);
+    for (let k = lowerBound(P.t, a + SKEW_MS + 1); k < P.t.length && P.t[k] < b - SKEW_MS; k++) points.add(P.t[k], P.v[k]);
     const pb = interp(P.t, P.v, b, MAX_GAP_MS, SKEW_MS);
-    if (pb !== undefined) pts.push([b, pb]);
-    if (pts.length === 0) {
+    if (pb !== undefined) points.add(b, pb);
+    if (points.count === 0) {
       out.push(null);
       continue;
     }
     const dt = (b - a) / H;
-    out.push({ a, b, slope: (D[i + 1] - D[i]) / dt, ...powerStats(pts), quant: c.res / dt });
+    out.push(comparison(a, b, (D[i + 1] - D[i]) / dt, c.res / dt));
   }
   return out;
 }
@@ -558,27 +570,60 @@ function onPowerGrid(c: Ctx, lo: number, hi: number): (Comparison | null)[] {
       continue;
     }
     const dt = (b - a) / H;
-    const pts: [number, number][] = [
-      [a, P.v[k]],
-      [b, P.v[k + 1]],
-    ];
-    out.push({ a, b, slope: (db - da) / dt, ...powerStats(pts), quant: (2 * c.res) / dt });
+    points.reset().add(a, P.v[k]);
+    points.add(b, P.v[k + 1]);
+    out.push(comparison(a, b, (db - da) / dt, (2 * c.res) / dt));
   }
   return out;
 }
 
-function powerStats(pts: [number, number][]): { pMean: number; pMin: number; pMax: number } {
-  let pMin = Infinity;
-  let pMax = -Infinity;
-  for (const [, v] of pts) {
-    pMin = Math.min(pMin, v);
-    pMax = Math.max(pMax, v);
+/**
+ * Power points of one interval, added in time order: their time-weighted mean (trapezoids over
+ * their span; the value itself for one point), min and max, without holding the points. One is
+ * reused from interval to interval: an array of pairs per interval was a tenth of everything the
+ * analysis allocated per session.
+ */
+export class PowerPoints {
+  count = 0;
+  min = Infinity;
+  max = -Infinity;
+  private area = 0;
+  private firstT = 0;
+  private firstV = 0;
+  private lastT = 0;
+  private lastV = 0;
+
+  reset(): this {
+    this.count = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
+    this.area = 0;
+    return this;
   }
-  if (pts.length === 1) return { pMean: pts[0][1], pMin, pMax };
-  let area = 0;
-  for (let i = 0; i + 1 < pts.length; i++) area += ((pts[i][1] + pts[i + 1][1]) / 2) * (pts[i + 1][0] - pts[i][0]);
-  const span = pts[pts.length - 1][0] - pts[0][0];
-  return { pMean: span > 0 ? area / span : (pMin + pMax) / 2, pMin, pMax };
+
+  add(t: number, v: number): void {
+    if (this.count === 0) {
+      this.firstT = t;
+      this.firstV = v;
+    } else this.area += ((this.lastV + v) / 2) * (t - this.lastT);
+    this.min = Math.min(this.min, v);
+    this.max = Math.max(this.max, v);
+    this.lastT = t;
+    this.lastV = v;
+    this.count++;
+  }
+
+  get mean(): number {
+    if (this.count === 1) return this.firstV;
+    const span = this.lastT - this.firstT;
+    return span > 0 ? this.area / span : (this.min + this.max) / 2;
+  }
+}
+
+const points = new PowerPoints();
+
+function comparison(a: number, b: number, slope: number, quant: number): Comparison {
+  return { a, b, slope, pMean: points.mean, pMin: points.min, pMax: points.max, quant };
 }
 
 /**
@@ -817,7 +862,7 @@ function integrate(P: Series): number {
 /** Math.max(...xs) without spreading thousands of arguments onto the stack. */
 function maxOf(xs: number[]): number {
   let m = -Infinity;
-  for (const x of xs) if (x > m) m = x;
+  for (let i = 0; i < xs.length; i++) if (xs[i] > m) m = xs[i];
   return m;
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { normalise } from '../../domain/analysis/normalise';
-import { PhysicsDetector } from '../../domain/analysis/physics-detector';
+import { PhysicsDetector, PowerPoints, registerResolution } from '../../domain/analysis/physics-detector';
+import { Rng } from '../../domain/simulator/rng';
 import type { Anomaly, AnomalyCategory, RawMeterValue } from '../../domain/analysis/types';
 import { analysisWindow, timeRangeOf } from '../../domain/analysis/window';
 import { categoryFixtures, cleanFixtures, simulate, type Sample, stored, toMeterValues } from '../fixtures/sessions';
@@ -304,5 +305,52 @@ describe('PhysicsDetector', () => {
     for (let i = 0; i < 20; i++) detector.detect({ window: w });
     const ms = (performance.now() - t) / 20;
     assert.ok(ms < 15, `${ms.toFixed(2)} ms per detection`);
+  });
+});
+
+// The interval statistics and the register resolution are computed without holding points or a
+// Set (they ran per interval and per session); they must give exactly what the plain forms give.
+describe('PowerPoints and registerResolution', () => {
+  const rng = new Rng('power-points');
+  const plainStats = (pts: [number, number][]) => {
+    const pMin = Math.min(...pts.map(([, v]) => v));
+    const pMax = Math.max(...pts.map(([, v]) => v));
+    if (pts.length === 1) return { pMean: pts[0][1], pMin, pMax };
+    let area = 0;
+    for (let i = 0; i + 1 < pts.length; i++) area += ((pts[i][1] + pts[i + 1][1]) / 2) * (pts[i + 1][0] - pts[i][0]);
+    const span = pts[pts.length - 1][0] - pts[0][0];
+    return { pMean: span > 0 ? area / span : (pMin + pMax) / 2, pMin, pMax };
+  };
+  const plainResolution = (v: number[]) => {
+    const distinct = new Set(v);
+    if (distinct.size < 3) return 0;
+    return [1, 0.1, 0.01, 0.001].find((q) => [...distinct].every((x) => Math.abs(x / q - Math.round(x / q)) <= 1e-4)) ?? 0;
+  };
+
+  it('gives the same mean, min and max as the points held in an array, bit for bit, reused across intervals', () => {
+    const points = new PowerPoints();
+    for (let trial = 0; trial < 2000; trial++) {
+      const pts: [number, number][] = [];
+      let t = rng.next() * 1e12;
+      const n = 1 + Math.floor(rng.next() * 6);
+      for (let k = 0; k < n; k++) {
+        pts.push([t, rng.next() < 0.2 ? 0 : rng.next() * 350]);
+        t += rng.next() < 0.2 ? 0 : rng.next() * 60_000; // equal timestamps too: a zero span
+      }
+      points.reset();
+      for (const [pt, pv] of pts) points.add(pt, pv);
+      assert.deepEqual({ pMean: points.mean, pMin: points.min, pMax: points.max }, plainStats(pts));
+    }
+  });
+
+  it('finds the same register resolution as the distinct values would', () => {
+    const grids = [1, 0.1, 0.01, 0.001, 0.0001];
+    for (let trial = 0; trial < 2000; trial++) {
+      const q = grids[Math.floor(rng.next() * grids.length)];
+      // Values from a small pool, so that repeats (and exactly two distinct values) are common.
+      const pool = Array.from({ length: 1 + Math.floor(rng.next() * 4) }, () => Math.round((rng.next() * 50) / q) * q);
+      const v = Array.from({ length: Math.floor(rng.next() * 8) }, () => pool[Math.floor(rng.next() * pool.length)]);
+      assert.equal(registerResolution(v), plainResolution(v), JSON.stringify(v));
+    }
   });
 });
