@@ -79,17 +79,21 @@ export function normalise(values: StoredMeterValue[]): NormalisedSession {
 
   // 1. Parse and convert every reading the analysis can use. (Plain loops and caches: a 6-hour
   // session at 15 s with three measurands is ~4,000 readings and must normalise in about a ms.)
-  const stamps = new Map<unknown, number | null>();
-  const arrivals: { t: number; seq: number }[] = [];
+  // Readings of one instant usually arrive together (energy, power, …): the last timestamp read
+  // is kept instead of a map of them all.
+  let lastStamp: unknown;
+  let lastT: number | null = null;
+  const arrivalT: number[] = [];
+  const arrivalSeq: number[] = [];
   const bySeries = new Map<number, Reading[]>();
   for (let idx = 0; idx < values.length; idx++) {
     const mv = values[idx];
     const seq = typeof mv.seq === 'number' ? mv.seq : idx;
-    let t = stamps.get(mv.timestamp);
-    if (t === undefined) {
-      t = parseTimestamp(mv.timestamp);
-      stamps.set(mv.timestamp, t);
+    if (idx === 0 || mv.timestamp !== lastStamp) {
+      lastStamp = mv.timestamp;
+      lastT = parseTimestamp(mv.timestamp);
     }
+    const t = lastT;
     if (t === null) {
       ignore('unparseable timestamp');
       continue;
@@ -98,7 +102,8 @@ export function normalise(values: StoredMeterValue[]): NormalisedSession {
       clockUnset++;
       continue;
     }
-    arrivals.push({ t, seq });
+    arrivalT.push(t);
+    arrivalSeq.push(seq);
     const value = mv.value;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       ignore('value not a non-negative number');
@@ -143,11 +148,15 @@ export function normalise(values: StoredMeterValue[]): NormalisedSession {
 
   // 2. Arrival order vs timestamp order: a reading is out of order when something that arrived
   // earlier carries a later timestamp (queued offline readings, batch uploads).
-  if (!sortedBy(arrivals, (a, b) => a.seq - b.seq)) arrivals.sort((a, b) => a.seq - b.seq);
+  let inArrivalOrder = arrivalT;
+  if (!ascending(arrivalSeq)) {
+    const order = arrivalT.map((_, i) => i).sort((a, b) => arrivalSeq[a] - arrivalSeq[b]);
+    inArrivalOrder = order.map((i) => arrivalT[i]);
+  }
   let maxT = -Infinity;
-  for (const a of arrivals) {
-    if (a.t < maxT) q.outOfOrder++;
-    else maxT = a.t;
+  for (const t of inArrivalOrder) {
+    if (t < maxT) q.outOfOrder++;
+    else maxT = t;
   }
 
   // 3. Per series (kind, phase, location): duplicates and conflicts at one timestamp, and readings
@@ -216,6 +225,11 @@ const byTimeThenSeq = (a: { t: number; seq: number }, b: { t: number; seq: numbe
 /** Readings usually arrive in order: checking is cheaper than sorting. */
 function sortedBy<T>(xs: T[], cmp: (a: T, b: T) => number): boolean {
   for (let i = 1; i < xs.length; i++) if (cmp(xs[i - 1], xs[i]) > 0) return false;
+  return true;
+}
+
+function ascending(xs: number[]): boolean {
+  for (let i = 1; i < xs.length; i++) if (xs[i - 1] > xs[i]) return false;
   return true;
 }
 
