@@ -245,6 +245,21 @@ describe('batches', function () {
     assert.equal((await call('GET', '/v1/sessions/b-upsert', { key })).body.meterValues.length, 5);
   });
 
+  it('a batch item replaces an existing session\'s anomalies; a new session gets its own', async () => {
+    const anomalous = categoryFixtures.find((f) => f.expect.category === 'KWH_DECREASE')!;
+    const before = await call('POST', '/v1/sessions', { key, body: { sessionId: 'b-was-anomalous', chargingStationId: 'CP-U2', meterValues: anomalous.values } });
+    assert.ok(before.body.anomalies.length > 0);
+    const clean = [kwh(0, 5), kwh(1, 5.2), kwh(2, 5.4), kwh(3, 5.6)];
+    const res = await call('POST', '/v1/sessions/batch', {
+      key,
+      body: { sessions: [{ sessionId: 'b-was-anomalous', chargingStationId: 'CP-U2', meterValues: clean }, { sessionId: 'b-new-anomalous', chargingStationId: 'CP-U2', meterValues: anomalous.values }] },
+    });
+    await completed(key, res.body.batchId);
+    assert.deepEqual((await call('GET', '/v1/sessions/b-was-anomalous', { key })).body.anomalies, []);
+    assert.equal(await count('select count(*) n from session_anomalies a join charging_sessions s on s.id = a.session_id where s.session_id = ?', ['b-was-anomalous']), 0);
+    assert.deepEqual((await call('GET', '/v1/sessions/b-new-anomalous', { key })).body.anomalies, before.body.anomalies);
+  });
+
   it('accepts the older snake_case request (charging_point_id)', async () => {
     const res = await call('POST', '/v1/sessions/batch', {
       key,

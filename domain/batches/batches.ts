@@ -276,6 +276,7 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
       sessionDbId: finalIds[i],
       verdict,
       idx: items[i].idx as number,
+      createdHere: finalIds[i] === items[i].staged_id,
     }));
     const t2 = performance.now();
     await storeVerdicts(tem, tenantId, verdicts);

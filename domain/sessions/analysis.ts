@@ -91,10 +91,16 @@ function parseReadings(text: string): StoredMeterValue[] {
  * Writes verdicts for many sessions in a handful of statements. Must run inside the transaction
  * that holds the sessions' rows, so a concurrent writer cannot slip between readings and verdict.
  */
-export async function storeVerdicts(em: EntityManager, tenantId: string, verdicts: { sessionDbId: string; verdict: Verdict }[]): Promise<void> {
+export async function storeVerdicts(
+  em: EntityManager,
+  tenantId: string,
+  verdicts: { sessionDbId: string; verdict: Verdict; createdHere?: boolean }[],
+): Promise<void> {
   if (verdicts.length === 0) return;
-  const ids = verdicts.map((v) => v.sessionDbId);
-  await sql(em, 'delete from session_anomalies where session_id = any(?::uuid[])', [pgArray(ids)]);
+  // A session inserted by this same transaction has no anomalies to replace (nothing else can
+  // see it yet): a batch of new sessions skips the delete.
+  const replaced = verdicts.filter((v) => !v.createdHere).map((v) => v.sessionDbId);
+  if (replaced.length > 0) await sql(em, 'delete from session_anomalies where session_id = any(?::uuid[])', [pgArray(replaced)]);
   // Anomalies first: the sessions' update below reads them to decide recurrence.
   const anomalies = verdicts.flatMap(({ sessionDbId, verdict: v }) =>
     v.status === 'active'
