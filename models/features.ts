@@ -446,13 +446,13 @@ function next(ts: number[], i: number, bucket: (t: number) => number, T: number)
   return i + 1 < ts.length ? Math.max(bucket(ts[i]) + 1, bucket(ts[i + 1])) : T;
 }
 
+/** One interval's power points at a time (see PowerPoints). */
+const powerPoints = new PowerPoints();
+
 /**
  * Power against the register's slope, on the grid of the sparser series (a power step between
  * sparse power samples is not compared against every dense energy interval).
  */
-/** One interval's power points at a time (see PowerPoints). */
-const powerPoints = new PowerPoints();
-
 function mismatch(
   E: Series,
   P: Series,

@@ -228,6 +228,7 @@ function sortedBy<T>(xs: T[], cmp: (a: T, b: T) => number): boolean {
   return true;
 }
 
+/** `sortedBy` for plain numbers, without a comparator call per pair (it runs per session). */
 function ascending(xs: number[]): boolean {
   for (let i = 1; i < xs.length; i++) if (xs[i - 1] > xs[i]) return false;
   return true;

@@ -188,14 +188,15 @@ export function registerResolution(v: number[]): number {
   return 0;
 }
 
-/** At least three distinct values (series values are finite numbers). */
+/** At least three distinct values, "distinct" as a Set counts them (NaN equals NaN, -0 equals 0). */
 function threeDistinct(v: number[]): boolean {
+  const same = (x: number, y: number) => x === y || (x !== x && y !== y);
   let b: number | undefined;
   for (let i = 1; i < v.length; i++) {
     const x = v[i];
-    if (x === v[0]) continue;
+    if (same(x, v[0])) continue;
     if (b === undefined) b = x;
-    else if (x !== b) return true;
+    else if (!same(x, b)) return true;
   }
   return false;
 }
@@ -549,7 +550,7 @@ function onEnergyGrid(c: Ctx): (Comparison | null)[] {
       continue;
     }
     const dt = (b - a) / H;
-    out.push(comparison(a, b, (D[i + 1] - D[i]) / dt, c.res / dt));
+    out.push(comparison(points, a, b, (D[i + 1] - D[i]) / dt, c.res / dt));
   }
   return out;
 }
@@ -570,9 +571,8 @@ function onPowerGrid(c: Ctx, lo: number, hi: number): (Comparison | null)[] {
       continue;
     }
     const dt = (b - a) / H;
-    points.reset().add(a, P.v[k]);
-    points.add(b, P.v[k + 1]);
-    out.push(comparison(a, b, (db - da) / dt, (2 * c.res) / dt));
+    points.reset().add(a, P.v[k]).add(b, P.v[k + 1]);
+    out.push(comparison(points, a, b, (db - da) / dt, (2 * c.res) / dt));
   }
   return out;
 }
@@ -601,7 +601,7 @@ export class PowerPoints {
     return this;
   }
 
-  add(t: number, v: number): void {
+  add(t: number, v: number): this {
     if (this.count === 0) {
       this.firstT = t;
       this.firstV = v;
@@ -611,6 +611,7 @@ export class PowerPoints {
     this.lastT = t;
     this.lastV = v;
     this.count++;
+    return this;
   }
 
   get mean(): number {
@@ -622,8 +623,8 @@ export class PowerPoints {
 
 const points = new PowerPoints();
 
-function comparison(a: number, b: number, slope: number, quant: number): Comparison {
-  return { a, b, slope, pMean: points.mean, pMin: points.min, pMax: points.max, quant };
+function comparison(p: PowerPoints, a: number, b: number, slope: number, quant: number): Comparison {
+  return { a, b, slope, pMean: p.mean, pMin: p.min, pMax: p.max, quant };
 }
 
 /**

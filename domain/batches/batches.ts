@@ -263,7 +263,9 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
     const finalIds = rows.map((row) => row.id as string);
     // Readings: an item with readings replaces the session's (an existing session's go first), its
     // own numbered after the session's earlier ones (next_seq came back already advanced by n).
-    const replaced = items.flatMap((it, i) => (staged[i] && finalIds[i] !== it.staged_id ? [finalIds[i]] : []));
+    // A session the upsert inserted got the item's fresh id; an existing one kept its own.
+    const createdHere = items.map((it, i) => finalIds[i] === it.staged_id);
+    const replaced = items.flatMap((_, i) => (staged[i] && !createdHere[i] ? [finalIds[i]] : []));
     if (replaced.length > 0) await exec('delete from meter_values where session_id = any(?::uuid[])', [pgArray(replaced)]);
     const readings: StoredMeterValue[][] = staged.map((mv, i) => (mv ? stored(mv, rows[i].next_seq - items[i].reading_count) : []));
     await copyBinary(tem, 'meter_values', READING_COLUMNS, readingsCopyBinary(tenantId, finalIds, readings, micros));
@@ -276,7 +278,7 @@ export async function processChunk(em: EntityManager, tenantId: string, batchId:
       sessionDbId: finalIds[i],
       verdict,
       idx: items[i].idx as number,
-      createdHere: finalIds[i] === items[i].staged_id,
+      createdHere: createdHere[i],
     }));
     const t2 = performance.now();
     await storeVerdicts(tem, tenantId, verdicts);

@@ -97,8 +97,9 @@ export async function storeVerdicts(
   verdicts: { sessionDbId: string; verdict: Verdict; createdHere?: boolean }[],
 ): Promise<void> {
   if (verdicts.length === 0) return;
-  // A session inserted by this same transaction has no anomalies to replace (nothing else can
-  // see it yet): a batch of new sessions skips the delete.
+  // A session this transaction inserted under a fresh random id has no anomalies to replace (none
+  // can refer to an id that did not exist): a chunk of new sessions skips the delete. Callers set
+  // createdHere only for such inserts.
   const replaced = verdicts.filter((v) => !v.createdHere).map((v) => v.sessionDbId);
   if (replaced.length > 0) await sql(em, 'delete from session_anomalies where session_id = any(?::uuid[])', [pgArray(replaced)]);
   // Anomalies first: the sessions' update below reads them to decide recurrence.
