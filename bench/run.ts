@@ -231,9 +231,7 @@ async function batchEndToEnd(stack: BenchStack, size: number, prefix: string) {
   const t0 = performance.now();
   const batchId = await postBatchFile(stack, file).finally(() => fs.rmSync(file, { force: true }));
   const submitted = performance.now();
-  const cpuAtSubmit = cpuByKind();
-  const workerCpuAtSubmit = pidCpu(stack.workerPid);
-  const benchCpuAtSubmit = process.cpuUsage();
+  const cpuAtSubmit = cpuOfStack(stack);
   for (;;) {
     const b = await call(stack, 'GET', `/v1/sessions/batch/${batchId}?pageSize=1`);
     if (b.status === 'completed' || b.status === 'failed') {
@@ -243,14 +241,7 @@ async function batchEndToEnd(stack: BenchStack, size: number, prefix: string) {
     await new Promise((r) => setTimeout(r, 200));
   }
   const seconds = (performance.now() - t0) / 1000;
-  const cpuEnd = cpuByKind();
-  const processingCpu = Object.fromEntries(Object.entries(cpuEnd).map(([k, v]) => [k, v - (cpuAtSubmit[k] ?? 0)]));
-  processingCpu.worker = pidCpu(stack.workerPid) - workerCpuAtSubmit;
-  // The API and the worker are both `node`: what is left of that kind is the API (polled here).
-  processingCpu.api = (processingCpu.node ?? 0) - processingCpu.worker;
-  delete processingCpu.node;
-  const benchCpu = process.cpuUsage(benchCpuAtSubmit);
-  processingCpu['bench client'] = (benchCpu.user + benchCpu.system) / 1e6;
+  const processingCpu = cpuSince(stack, cpuAtSubmit);
   const peak = stop();
   const lines = fs.readFileSync(stack.apiLog, 'utf8').split('\n').filter((l) => l.includes(batchId)).map((l) => JSON.parse(l));
   const submitLog = lines.find((l) => l.msg === 'batch submitted') ?? {};
@@ -274,6 +265,11 @@ function cpuOfStack(stack: BenchStack): Record<string, number> {
   const api = pidCpu(stack.apiPid);
   const own = process.cpuUsage();
   return { temporal: kinds.temporal ?? 0, worker, api, postgres: kinds.postgres ?? 0, 'bench client': (own.user + own.system) / 1e6 };
+}
+
+/** CPU seconds by part since `before` (a `cpuOfStack` reading). */
+function cpuSince(stack: BenchStack, before: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(cpuOfStack(stack)).map(([k, v]) => [k, v - before[k]]));
 }
 
 /** Median per-phase timings of the session writes the API logged since `offset`. */
@@ -304,8 +300,7 @@ async function interactive(stack: BenchStack, readings: number, concurrency: num
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  const cpu1 = cpuOfStack(stack);
-  const cpuMs = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, ((v - (cpu0[k] ?? 0)) * 1000) / total]));
+  const cpuMs = Object.fromEntries(Object.entries(cpuSince(stack, cpu0)).map(([k, v]) => [k, (v * 1000) / total]));
   return { readings, concurrency, total, perSec: total / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99), phases: writePhases(stack, logOffset), cpuMs };
 }
 

@@ -123,11 +123,6 @@ export class CopyBinaryWriter {
     return json == null ? this.null() : this.encoded(JSONB_VERSION, json);
   }
 
-  /** Bytes written so far (a size hint for the next writer of the same kind). */
-  get length(): number {
-    return this.pos;
-  }
-
   /** The whole COPY data, trailer included; the writer is done. */
   finish(): Buffer {
     this.room(2);
