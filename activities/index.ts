@@ -1,5 +1,5 @@
 import type { Orm } from '../db/orm';
-import { servedDetector } from '../models/onnx-detector';
+import { servedDetector } from '../models/serving/onnx-detector';
 import { createBatchActivities } from './batches';
 import { createSessionActivities } from './sessions';
 

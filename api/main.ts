@@ -1,7 +1,8 @@
 // The API process.
 import { config } from '../config';
 import { openOrm } from '../db/orm';
-import { committedBaseModels, syncBaseModels } from '../domain/models/registry';
+import { syncBaseModels } from '../domain/models/registry';
+import { committedBaseModels } from '../models/serving/registry';
 import { createLogger } from '../logger';
 import { connectClient } from '../temporal/connection';
 import { listen } from './server';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { HttpError } from './http-error';
+import { DomainError } from '../domain/errors';
+import { HttpError, toHttpError } from './http-error';
 
 /** One JSON log line per request, and a request id that is echoed back and put on every log line. */
 export function requestLog(logger: Logger): Middleware {
@@ -40,7 +41,8 @@ export function errorBodies(): Middleware {
         ctx.status = 404;
         ctx.body = { detail: `No route for ${ctx.method} ${ctx.path}` };
       }
-    } catch (err) {
+    } catch (caught) {
+      const err = caught instanceof DomainError ? toHttpError(caught) : caught;
       if (err instanceof HttpError) {
         ctx.status = err.status;
         ctx.body = err.errors ? { detail: err.detail, errors: err.errors } : { detail: err.detail };

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { analyse, analyseMany } from '../domain/analysis/analyse';
-import { OnnxDetector } from '../models/onnx-detector';
+import { OnnxDetector } from '../models/serving/onnx-detector';
 import { config, ROOT_DIR } from '../config';
 import type { RawMeterValue } from '../domain/analysis/types';
 import { benchSessions, READINGS_PER_SESSION } from './sessions';

@@ -1,9 +1,25 @@
 // The model registry table: base models are upserted from the committed model cards whenever an
 // API process starts, so GET /v1/models always shows the metrics the evaluation measured.
-import fs from 'node:fs';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgArray, sql } from '../../db/sql';
-import type { ModelRecord } from '../../models/registry';
+
+/** A model as the registry table and GET /v1/models hold it (seeds/002 shapes). */
+export interface ModelRecord {
+  id: string;
+  name: string;
+  /** "csar_2" | "csar_c_2" | "sorc" */
+  type: string;
+  version: string;
+  isBase: boolean;
+  baseModel: string | null;
+  metrics: Record<string, unknown> | null;
+  status: 'active' | 'training' | 'archived';
+  createdAt: string;
+  /** Where the artifact lives (repository-relative path; no object store here). */
+  s3Path: string | null;
+  description: string | null;
+  featureVersion: string;
+}
 
 export async function syncBaseModels(em: EntityManager, records: ModelRecord[]): Promise<number> {
   await em.transactional(async (tem) => {
@@ -22,18 +38,4 @@ export async function syncBaseModels(em: EntityManager, records: ModelRecord[]):
     await sql(tem, `update ml_models set status = 'archived' where is_base and not (id = any(?::text[]))`, [pgArray(records.map((r) => r.id))]);
   });
   return records.length;
-}
-
-/** The committed base models, or none when the artifacts are not there (a checkout without models). */
-export function committedBaseModels(): ModelRecord[] {
-  // Loaded lazily: the registry reads the cards next to the ONNX artifacts.
-  const { baseModels } = require('../../models/registry') as typeof import('../../models/registry');
-  const { ARTIFACTS_DIR } = require('../../models/onnx-detector') as typeof import('../../models/onnx-detector');
-  if (!fs.existsSync(ARTIFACTS_DIR)) return [];
-  try {
-    return baseModels();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
 }

@@ -3,7 +3,7 @@
 // batch chunks (hundreds).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { analyseMany } from '../analysis/analyse';
-import { servedDetector } from '../../models/onnx-detector';
+import { servedDetector } from '../../models/serving/onnx-detector';
 import type { AnalysisResult, StoredMeterValue } from '../analysis/types';
 import type { ClientStatus } from '../../entities';
 import { pgArray, sql, type Row } from '../../db/sql';

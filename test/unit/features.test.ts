@@ -2,9 +2,9 @@
 // that carry the contract's evidence, and the SoC independence SORC relies on. Pure: no stack.
 import assert from 'node:assert/strict';
 import type { AnalysisWindow, Series } from '../../domain/analysis/types';
-import { generateSession } from '../../domain/simulator';
-import { prepare } from '../../models/corpus';
-import { extractFeatures, FEATURE_COUNT, FEATURE_INDEX, FEATURE_NAMES, FEATURE_VERSION, SOC_CHANNELS, SORC_INPUT_CHANNELS, type FeatureName } from '../../models/features';
+import { generateSession } from '../../models/training/simulator';
+import { prepare } from '../../models/training/corpus';
+import { extractFeatures, FEATURE_COUNT, FEATURE_INDEX, FEATURE_NAMES, FEATURE_VERSION, SOC_CHANNELS, SORC_INPUT_CHANNELS, type FeatureName } from '../../models/serving/features';
 
 const T0 = Date.parse('2026-02-27T10:00:00Z');
 const MIN = 60_000;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { meterValuesPass, SessionCreate } from '../../api/schemas/sessions';
 import { config } from '../../config';
-import { Rng } from '../../domain/simulator/rng';
+import { Rng } from '../../models/training/simulator/rng';
 
 // The batch submit trusts meterValuesPass instead of the schema when it says yes: it must never say
 // yes where the schema says no (and should say yes where the schema does, or it saves nothing).

@@ -8,13 +8,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ANOMALY_CATEGORIES } from '../../domain/analysis/types';
-import { iterateCorpus, type SimSession } from '../../domain/simulator';
+import { iterateCorpus, type SimSession } from '../../models/training/simulator';
 import { analyseMany } from '../../domain/analysis/analyse';
-import { prepare, type PreparedSession } from '../../models/corpus';
-import { storedValues } from '../../models/export-dataset';
-import { extractFeatures, FEATURE_COUNT, FEATURE_VERSION, type FeatureMatrix } from '../../models/features';
-import { ARTIFACTS_DIR, OnnxDetector, readCards, servedDetector } from '../../models/onnx-detector';
-import { baseModels } from '../../models/registry';
+import { prepare, type PreparedSession } from '../../models/training/corpus';
+import { storedValues } from '../../models/training/export-dataset';
+import { extractFeatures, FEATURE_COUNT, FEATURE_VERSION, type FeatureMatrix } from '../../models/serving/features';
+import { ARTIFACTS_DIR, OnnxDetector, readCards, servedDetector } from '../../models/serving/onnx-detector';
+import { baseModels } from '../../models/serving/registry';
 
 interface Fixture {
   kind: string;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { normalise } from '../../domain/analysis/normalise';
 import { PhysicsDetector, PowerPoints, registerResolution } from '../../domain/analysis/physics-detector';
-import { Rng } from '../../domain/simulator/rng';
+import { Rng } from '../../models/training/simulator/rng';
 import type { Anomaly, AnomalyCategory, RawMeterValue } from '../../domain/analysis/types';
 import { analysisWindow, timeRangeOf } from '../../domain/analysis/window';
 import { categoryFixtures, cleanFixtures, simulate, type Sample, stored, toMeterValues } from '../fixtures/sessions';

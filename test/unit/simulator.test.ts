@@ -1,4 +1,4 @@
-// The charging simulator (domain/simulator): deterministic, every anomaly category with ground
+// The charging simulator (models/training/simulator): deterministic, every anomaly category with ground
 // truth, look-alikes clean, meter values valid per ocpp-normalisation.md. Pure: no stack needed.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import {
   truthBuckets,
   truthWindow,
   type SimSession,
-} from '../../domain/simulator';
+} from '../../models/training/simulator';
 
 const ROOT = join(__dirname, '..', '..');
 const MIN = 60_000;
@@ -88,10 +88,10 @@ describe('simulator', function () {
   });
 
   describe('ev data', function () {
-    it('loads the project copy in models/data, with its licence beside it', function () {
-      assert.equal(EV_DATA_PATH, join(ROOT, 'models', 'data', 'ev-data.json'));
+    it('loads the project copy in models/training/data, with its licence beside it', function () {
+      assert.equal(EV_DATA_PATH, join(ROOT, 'models', 'training', 'data', 'ev-data.json'));
       assert.ok(!EV_DATA_PATH.includes('shared'));
-      const licence = readFileSync(join(ROOT, 'models', 'data', 'ev-data.LICENSE'), 'utf8');
+      const licence = readFileSync(join(ROOT, 'models', 'training', 'data', 'ev-data.LICENSE'), 'utf8');
       assert.match(licence, /MIT License/);
       assert.match(licence, /open-ev-data/);
       assert.ok(existsSync(EV_DATA_PATH));

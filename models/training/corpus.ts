@@ -1,11 +1,11 @@
 // A simulator corpus as the analysis sees it: each session normalised and windowed exactly as
 // domain/analysis/analyse.ts does, with its ground truth as bucket ranges of that window. Used by
 // calibration (validation seed) and evaluation (held-out seed).
-import { MIN_READINGS } from '../domain/analysis/analyse';
-import { normalise } from '../domain/analysis/normalise';
-import type { AnalysisWindow } from '../domain/analysis/types';
-import { analysisWindow } from '../domain/analysis/window';
-import { iterateCorpus, truthBuckets, truthWindow, type SimSession } from '../domain/simulator';
+import { MIN_READINGS } from '../../domain/analysis/analyse';
+import { normalise } from '../../domain/analysis/normalise';
+import type { AnalysisWindow } from '../../domain/analysis/types';
+import { analysisWindow } from '../../domain/analysis/window';
+import { iterateCorpus, truthBuckets, truthWindow, type SimSession } from './simulator';
 import { storedValues } from './export-dataset';
 import type { TruthRanges } from './metrics';
 

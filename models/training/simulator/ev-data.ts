@@ -1,10 +1,10 @@
 // The one place the simulator touches the file system: the project's copy of open-ev-data
-// (models/data/ev-data.json with its MIT licence beside it), parsed once and cached.
+// (models/training/data/ev-data.json with its MIT licence beside it), parsed once and cached.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEvData, type Vehicle } from './vehicle';
 
-export const EV_DATA_PATH = join(__dirname, '..', '..', 'models', 'data', 'ev-data.json');
+export const EV_DATA_PATH = join(__dirname, '..', 'data', 'ev-data.json');
 
 const cache = new Map<string, Vehicle[]>();
 

@@ -2,4 +2,4 @@
 // cards (the registry, GET /v1/models) does not load the onnxruntime native module.
 import { join } from 'node:path';
 
-export const ARTIFACTS_DIR = join(__dirname, 'artifacts');
+export const ARTIFACTS_DIR = join(__dirname, '..', 'artifacts');

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Retrains every learned model from scratch: CSAR-2, CSAR-C-2 and SORC.
-#   1. the Python environment (.tools/models-venv, pinned by models/requirements.txt; created once)
+#   1. the Python environment (.tools/models-venv, pinned by models/training/requirements.txt; created once)
 #   2. training and validation tensors from the simulator, through the TypeScript features
 #   3. PyTorch training on ONE thread, ONNX export, onnxruntime check, reference outputs, model cards
 #   4. post-processing (thresholds, calibrated confidence, physics sources) fitted on validation
@@ -8,7 +8,7 @@
 # Writes models/artifacts/ (committed) and models/datasets/ (gitignored).
 # Sizes can be overridden: TRAIN_COUNT VAL_COUNT TEST_COUNT AE_EPOCHS CLF_EPOCHS SORC_EPOCHS.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 start=$(date +%s)
 VENV=.tools/models-venv
 PY=$VENV/bin/python
@@ -16,27 +16,27 @@ TSX=node_modules/.bin/tsx
 [ -x "$TSX" ] || { echo "node_modules missing: run npm ci first" >&2; exit 1; }
 
 stamp=$VENV/.requirements.sha256
-want=$(sha256sum models/requirements.txt | cut -d' ' -f1)
+want=$(sha256sum models/training/requirements.txt | cut -d' ' -f1)
 if [ ! -x "$PY" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "== Python environment ($VENV)"
   [ -x "$PY" ] || python3 -m venv "$VENV"
-  "$PY" -m pip install --quiet --disable-pip-version-check -r models/requirements.txt
+  "$PY" -m pip install --quiet --disable-pip-version-check -r models/training/requirements.txt
   echo "$want" > "$stamp"
 fi
 
 echo "== Datasets"
-"$TSX" models/export-dataset.ts --seed csar-train-1 --count "${TRAIN_COUNT:-8000}" --out models/datasets/train
-"$TSX" models/export-dataset.ts --seed csar-val-1 --count "${VAL_COUNT:-2000}" --out models/datasets/val
+"$TSX" models/training/export-dataset.ts --seed csar-train-1 --count "${TRAIN_COUNT:-8000}" --out models/datasets/train
+"$TSX" models/training/export-dataset.ts --seed csar-val-1 --count "${VAL_COUNT:-2000}" --out models/datasets/val
 
 echo "== Training (1 thread)"
-OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$PY" models/train/train.py \
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$PY" models/training/train/train.py \
   --train models/datasets/train --val models/datasets/val --out models/artifacts \
   --ae-epochs "${AE_EPOCHS:-5}" --clf-epochs "${CLF_EPOCHS:-12}" --sorc-epochs "${SORC_EPOCHS:-12}"
 
 echo "== Calibration on validation"
-"$TSX" models/calibrate.ts --seed csar-val-1 --count "${VAL_COUNT:-2000}" --dir models/artifacts
+"$TSX" models/training/calibrate.ts --seed csar-val-1 --count "${VAL_COUNT:-2000}" --dir models/artifacts
 
 echo "== Held-out evaluation"
-"$TSX" models/evaluate.ts --seed csar-test-1 --count "${TEST_COUNT:-3000}" --dir models/artifacts > /dev/null
+"$TSX" models/training/evaluate.ts --seed csar-test-1 --count "${TEST_COUNT:-3000}" --dir models/artifacts > /dev/null
 echo "wrote models/EVALUATION.md"
 echo "== done in $(( $(date +%s) - start )) s"

@@ -2,7 +2,7 @@
 // various resolutions, W or kW, OCPP 2.0.1 multipliers, per-phase-only values, lower-case units,
 // UTC offsets, contexts, extra measurands the analysis ignores, duplicates and late arrivals. None
 // of this is an anomaly: normalisation must undo it.
-import type { RawMeterValue } from '../analysis/types';
+import type { RawMeterValue } from '../../../domain/analysis/types';
 import type { Has } from './anomalies/context';
 import type { Rng } from './rng';
 import type { Sampling } from './sampling';

@@ -10,17 +10,17 @@
 // It runs the ONNX models through the serving code (OnnxDetector.inferFeatures), so what is fitted
 // is what is served.
 //
-// Usage: tsx models/calibrate.ts [--seed csar-val-1] [--count 2000] [--dir models/artifacts]
+// Usage: tsx models/training/calibrate.ts [--seed csar-val-1] [--count 2000] [--dir models/artifacts]
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PhysicsDetector } from '../domain/analysis/physics-detector';
-import { ANOMALY_CATEGORIES, type Anomaly, type AnomalyCategory } from '../domain/analysis/types';
+import { PhysicsDetector } from '../../domain/analysis/physics-detector';
+import { ANOMALY_CATEGORIES, type Anomaly, type AnomalyCategory } from '../../domain/analysis/types';
 import { preparedCorpus, type PreparedSession } from './corpus';
-import { extractFeatures, FEATURE_VERSION } from './features';
+import { extractFeatures, FEATURE_VERSION } from '../serving/features';
 import { iou, mean, overlapsAny, quantile, type Range } from './metrics';
-import { ARTIFACTS_DIR, fuse, OnnxDetector, type LearnedOutputs } from './onnx-detector';
-import { defaultPostprocess, isotonic, runsOf, toAnomaly, type ConfidenceMap, type PostprocessConfig, type Run, type RunRule, type Source } from './postprocess';
+import { ARTIFACTS_DIR, fuse, OnnxDetector, type LearnedOutputs } from '../serving/onnx-detector';
+import { defaultPostprocess, isotonic, runsOf, toAnomaly, type ConfidenceMap, type PostprocessConfig, type Run, type RunRule, type Source } from '../serving/postprocess';
 
 const IOU_WEIGHT = 0.3;
 const THRESHOLDS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7];

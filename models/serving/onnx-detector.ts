@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { PhysicsDetector } from '../domain/analysis/physics-detector';
+import { PhysicsDetector } from '../../domain/analysis/physics-detector';
 import {
   ANOMALY_CATEGORIES,
   type Anomaly,
@@ -21,10 +21,10 @@ import {
   type DetectorInput,
   type DetectorOutput,
   type SocOverlay,
-} from '../domain/analysis/types';
-import { BUCKET_MS } from '../domain/analysis/window';
+} from '../../domain/analysis/types';
+import { BUCKET_MS } from '../../domain/analysis/window';
 import { extractFeatures, FEATURE_COUNT, FEATURE_VERSION, type FeatureMatrix } from './features';
-import { config } from '../config';
+import { config } from '../../config';
 import { ARTIFACTS_DIR } from './paths';
 import { applyConfidence, decode, defaultPostprocess, type PostprocessConfig } from './postprocess';
 
@@ -90,7 +90,7 @@ export function loadBundle(dir = ARTIFACTS_DIR, threads = 1): Promise<Bundle> {
   const post = readPostprocess(dir);
   for (const c of [cards.csar2, cards.csarC2, cards.sorc, post]) {
     if (c.featureVersion !== FEATURE_VERSION) {
-      throw new Error(`models in ${dir} need features ${c.featureVersion}, this build extracts ${FEATURE_VERSION}: retrain (models/train.sh)`);
+      throw new Error(`models in ${dir} need features ${c.featureVersion}, this build extracts ${FEATURE_VERSION}: retrain (models/training/train.sh)`);
     }
   }
   const key = [dir, threads, cards.csar2.version, cards.csar2.trainedAt, cards.csarC2.version, cards.csarC2.trainedAt, cards.sorc.trainedAt, post.version].join('|');
@@ -111,7 +111,7 @@ export function loadBundle(dir = ARTIFACTS_DIR, threads = 1): Promise<Bundle> {
   return b;
 }
 
-/** postprocess.json of the artifacts, or neutral defaults before models/calibrate.ts has run. */
+/** postprocess.json of the artifacts, or neutral defaults before models/training/calibrate.ts has run. */
 export function readPostprocess(dir = ARTIFACTS_DIR): PostprocessConfig {
   const path = join(dir, 'postprocess.json');
   return existsSync(path) ? readJson<PostprocessConfig>(path) : defaultPostprocess();

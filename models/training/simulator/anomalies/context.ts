@@ -1,6 +1,6 @@
 // What every injector shares: the trace being corrupted, which readings are already taken by an
 // anomaly (so that two injections never blur each other's evidence), and the ground truth so far.
-import type { AnomalyCategory } from '../../analysis/types';
+import type { AnomalyCategory } from '../../../../domain/analysis/types';
 import type { Rng } from '../rng';
 import type { Trace } from '../trace';
 import type { Measurand, TruthRange } from '../types';

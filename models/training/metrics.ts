@@ -7,7 +7,7 @@
 //   - false-positive rate on clean sessions: clean sessions with any anomaly reported;
 //   - ECE of `confidence`: each reported anomaly is correct when it overlaps a true range of its
 //     category; 10 equal-width bins.
-import { ANOMALY_CATEGORIES, type Anomaly, type AnomalyCategory } from '../domain/analysis/types';
+import { ANOMALY_CATEGORIES, type Anomaly, type AnomalyCategory } from '../../domain/analysis/types';
 
 export interface Range {
   start: number;

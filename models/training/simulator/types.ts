@@ -1,6 +1,6 @@
 // Public shapes of the charging simulator: sessions as a client would push them (OCPP meter values
 // plus metadata) and the ground truth the generator knows about them.
-import type { AnomalyCategory, RawMeterValue } from '../analysis/types';
+import type { AnomalyCategory, RawMeterValue } from '../../../domain/analysis/types';
 
 export type CurrentType = 'AC' | 'DC';
 export type Measurand = 'energy' | 'power' | 'soc';

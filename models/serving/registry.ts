@@ -1,26 +1,11 @@
 // The base models as GET /v1/models lists them (seeds/002 shapes), read from the committed model
 // cards: the lead seeds the registry table from `baseModels()` (one row per card, keyed by id), so
 // the endpoint shows the metrics the evaluation measured, never hand-typed ones.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type { ModelRecord } from '../../domain/models/registry';
 import { ARTIFACTS_DIR } from './paths';
 
-export interface ModelRecord {
-  id: string;
-  name: string;
-  /** "csar_2" | "csar_c_2" | "sorc" */
-  type: string;
-  version: string;
-  isBase: boolean;
-  baseModel: string | null;
-  metrics: Record<string, unknown> | null;
-  status: 'active' | 'training' | 'archived';
-  createdAt: string;
-  /** Where the artifact lives (repository-relative path; no object store here). */
-  s3Path: string | null;
-  description: string | null;
-  featureVersion: string;
-}
 
 const CARDS = ['csar-2', 'csar-c-2', 'sorc'];
 
@@ -37,9 +22,20 @@ export function baseModels(dir = ARTIFACTS_DIR): ModelRecord[] {
       metrics: card.metrics ?? null,
       status: 'active',
       createdAt: card.trainedAt,
-      s3Path: relative(join(__dirname, '..'), join(dir, card.artifact.file)),
+      s3Path: relative(join(__dirname, '..', '..'), join(dir, card.artifact.file)),
       description: card.description ?? null,
       featureVersion: card.featureVersion,
     };
   });
+}
+
+/** The committed base models, or none when the artifacts are not there (a checkout without models). */
+export function committedBaseModels(): ModelRecord[] {
+  if (!existsSync(ARTIFACTS_DIR)) return [];
+  try {
+    return baseModels();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
 }

@@ -2,7 +2,7 @@
 // charging; sample it; inject the requested anomalies (each read back from the corrupted readings
 // against the rules of anomaly-categories.md); encode as OCPP meter values with their quirks.
 // A draw that cannot host the requested anomalies is redrawn (deterministically).
-import { ANOMALY_CATEGORIES, type AnomalyCategory } from '../analysis/types';
+import { ANOMALY_CATEGORIES, type AnomalyCategory } from '../../../domain/analysis/types';
 import { applyZeroSession, planChargingExpected, sentSlopeKw, showsAbruptStop, verifyChargingExpected, type ExpectedEvent } from './anomalies/charging';
 import { Injection, type Has } from './anomalies/context';
 import { finaliseIncorrectPower, injectIncorrectPower } from './anomalies/power';

@@ -1,6 +1,6 @@
 """Trains CSAR-2 (autoencoder), CSAR-C-2 (per-bucket categories; shared-encoder and separate-encoder
 variants, the better one on validation is kept) and SORC (SoC reconstruction) on the tensors of
-models/export-dataset.ts, exports each to ONNX, checks onnxruntime against PyTorch, writes
+models/training/export-dataset.ts, exports each to ONNX, checks onnxruntime against PyTorch, writes
 reference outputs for the parity test and a model card per model.
 
 One thread (torch.set_num_threads(1)): the machine is shared with benchmarks.

@@ -3,8 +3,8 @@
 // confidence, and the reconstruction error of CSAR-2 over the range feeds the severity score.
 // The thresholds and the confidence maps are fitted on a validation corpus by models/calibrate.ts
 // (never on the held-out evaluation corpus) and shipped as models/artifacts/postprocess.json.
-import { ANOMALY_CATEGORIES, type Anomaly, type AnomalyCategory } from '../domain/analysis/types';
-import { timeRangeOf } from '../domain/analysis/window';
+import { ANOMALY_CATEGORIES, type Anomaly, type AnomalyCategory } from '../../domain/analysis/types';
+import { timeRangeOf } from '../../domain/analysis/window';
 import { FEATURE_VERSION } from './features';
 
 export interface RunRule {

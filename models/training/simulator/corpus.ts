@@ -2,7 +2,7 @@
 // the clean ones often built around a look-alike, at a pool of stations that recur as in a real
 // network. Session i depends only on (seed, i) and the pool size: corpora of different sizes share
 // their prefixes.
-import { ANOMALY_CATEGORIES, type AnomalyCategory } from '../analysis/types';
+import { ANOMALY_CATEGORIES, type AnomalyCategory } from '../../../domain/analysis/types';
 import { loadVehicles } from './ev-data';
 import { Rng, hashSeed, type Seed } from './rng';
 import { generateSession } from './session';

@@ -1,6 +1,6 @@
 // Ground truth in the detector's terms: the analysis window (the last 6 hours, t0 = first reading
 // in it) and each truth range as an inclusive 15-second bucket range from t0.
-import type { AnomalyCategory } from '../analysis/types';
+import type { AnomalyCategory } from '../../../domain/analysis/types';
 import { BUCKET_MS, WINDOW_MS } from './trace';
 import type { SimSession } from './types';
 

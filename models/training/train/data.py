@@ -1,4 +1,4 @@
-"""Reads the tensors that models/export-dataset.ts wrote (the TypeScript feature extraction is the
+"""Reads the tensors that models/training/export-dataset.ts wrote (the TypeScript feature extraction is the
 only one: nothing here computes a feature) and cuts them into length-bucketed, padded batches."""
 import json
 import os

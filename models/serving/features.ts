@@ -1,5 +1,5 @@
 // The ONE feature extraction of the learned detectors: analysis window → per-15-s-bucket feature
-// matrix. `models/export-dataset.ts` writes the training tensors with this code and
+// matrix. `models/training/export-dataset.ts` writes the training tensors with this code and
 // `models/onnx-detector.ts` serves with it, so training and serving cannot drift. Any change to
 // what a channel means must bump FEATURE_VERSION (the model cards record the version they were
 // trained on, and the detector refuses artifacts of another version).
@@ -16,9 +16,9 @@
 // idle stretches after charging — as evidence, with 0/1 channels for the contract's own thresholds
 // (`*_rule`); the models learn how the evidence combines over time, where each range starts and
 // ends, what the look-alikes are, and how sure to be.
-import type { AnalysisWindow, Series } from '../domain/analysis/types';
-import { interp as detectorInterp, lowerBound, PowerPoints, registerResolution, SHARED_THRESHOLDS, stationRating } from '../domain/analysis/physics-detector';
-import { medianStepMs, BUCKET_MS as WINDOW_BUCKET_MS, MAX_BUCKETS as WINDOW_MAX_BUCKETS } from '../domain/analysis/window';
+import type { AnalysisWindow, Series } from '../../domain/analysis/types';
+import { interp as detectorInterp, lowerBound, PowerPoints, registerResolution, SHARED_THRESHOLDS, stationRating } from '../../domain/analysis/physics-detector';
+import { medianStepMs, BUCKET_MS as WINDOW_BUCKET_MS, MAX_BUCKETS as WINDOW_MAX_BUCKETS } from '../../domain/analysis/window';
 
 // Local copies: a CommonJS import is a property read on every use, which hot loops pay for.
 const BUCKET_MS = WINDOW_BUCKET_MS;

@@ -11,14 +11,14 @@
 //                  readings removed: exactly what serving computes for a session without SoC
 //   manifest.json  feature version and names, categories, corpus seed/size, per-session offsets
 //
-// Usage: tsx models/export-dataset.ts --seed csar-train-1 --count 6000 --out models/datasets/train
+// Usage: tsx models/training/export-dataset.ts --seed csar-train-1 --count 6000 --out models/datasets/train
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { normalise } from '../domain/analysis/normalise';
-import { ANOMALY_CATEGORIES, type AnalysisWindow, type StoredMeterValue } from '../domain/analysis/types';
-import { analysisWindow, BUCKET_MS } from '../domain/analysis/window';
-import { iterateCorpus, truthBuckets, truthWindow, type SimSession } from '../domain/simulator';
-import { extractFeatures, FEATURE_COUNT, FEATURE_NAMES, FEATURE_VERSION, SORC_INPUT_CHANNELS } from './features';
+import { normalise } from '../../domain/analysis/normalise';
+import { ANOMALY_CATEGORIES, type AnalysisWindow, type StoredMeterValue } from '../../domain/analysis/types';
+import { analysisWindow, BUCKET_MS } from '../../domain/analysis/window';
+import { iterateCorpus, truthBuckets, truthWindow, type SimSession } from './simulator';
+import { extractFeatures, FEATURE_COUNT, FEATURE_NAMES, FEATURE_VERSION, SORC_INPUT_CHANNELS } from '../serving/features';
 
 export interface ExportOptions {
   seed: string;
