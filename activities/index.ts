@@ -1,15 +1,21 @@
+// Every activity the worker runs, built from the dependencies the worker hands in (no module
+// globals): activities stay thin over domain modules and tests can pass their own.
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
 import type { Orm } from '../db/orm';
-import { servedDetector } from '../models/serving/onnx-detector';
+import type { DetectorRegistry } from '../domain/analysis/types';
 import { createBatchActivities } from './batches';
 import { createSessionActivities } from './sessions';
 
-/** Everything activities need from the worker process; activities are thin over domain modules. */
 export interface ActivityDeps {
   orm: Orm;
+  /** Which detector analyses a tenant's sessions. */
+  detectors: DetectorRegistry;
+  /** To tell session actors about sessions that batches rewrote. */
+  temporal: Client;
+  config: Pick<Config, 'taskQueue'>;
 }
 
 export function createActivities(deps: ActivityDeps) {
-  // Load the ONNX models while the worker starts, not on the first session a client is waiting for.
-  servedDetector().catch(() => undefined); // a load error surfaces (and is retried) at first use
-  return { ...createSessionActivities(deps.orm), ...createBatchActivities(deps.orm) };
+  return { ...createSessionActivities(deps), ...createBatchActivities(deps) };
 }

@@ -1,26 +1,28 @@
-// Session actor activity: thin over domain/sessions, with its own EntityManager fork. It runs as a
-// local activity (in the worker that runs the actor, no task-queue round trip): a write is a few
-// milliseconds of database work and the client is waiting for its answer.
+// The session actor's activities: thin over domain/sessions, each with its own EntityManager fork.
+// They run as local activities (in the worker that runs the actor, no task-queue round trip): a
+// write is a few milliseconds of database work and the client is waiting for its answer.
 import { Context } from '@temporalio/activity';
-import type { Orm } from '../db/orm';
-import { analyseAndStore, type AnalysisSummary } from '../domain/sessions/analysis';
-import { applyWrite } from '../domain/sessions/writes';
+import { sessionViews } from '../domain/sessions/views';
+import { applyStagedWrite } from '../domain/sessions/writes';
+import type { SessionActivities } from '../workflows/session/contract';
+import type { ActivityDeps } from '.';
 
-export function createSessionActivities(orm: Orm) {
+export function createSessionActivities(deps: Pick<ActivityDeps, 'orm' | 'detectors'>): SessionActivities {
   return {
-    /** Applies a staged write (idempotent), then re-analyses the session and stores the verdict. */
-    async applyWriteAndAnalyse(input: { tenantId: string; writeId: string; sessionDbId: string }): Promise<AnalysisSummary> {
-      // One transaction for both (their own become part of it): the readings and their verdict
-      // commit together, and a write costs one BEGIN/COMMIT pair instead of two.
-      const { applied, summary } = await orm.em.fork().transactional(async (tem) => {
-        const em = tem.fork({ keepTransactionContext: true, disableTransactions: true });
-        const applied = await applyWrite(em, input.tenantId, input.writeId);
-        return { applied, summary: await analyseAndStore(em, input.tenantId, input.sessionDbId) };
+    async applyWriteAndAnalyse({ tenantId, writeId, sessionDbId }) {
+      const detector = await deps.detectors.forTenant(tenantId);
+      // One transaction: the readings and their verdict commit together, and the answer is read
+      // inside it (no concurrent write can slip in between).
+      const { outcome, view } = await deps.orm.em.fork().transactional(async (em) => {
+        const outcome = await applyStagedWrite(em, tenantId, writeId, detector);
+        if (outcome === 'gone') return { outcome, view: null };
+        return { outcome, view: (await sessionViews(em, tenantId, [sessionDbId], false)).get(sessionDbId) ?? null };
       });
-      Context.current().log.info('session write applied and analysed', { writeId: input.writeId, applied: applied.applied, status: summary.status, isAnomaly: summary.isAnomaly });
-      return summary;
+      Context.current().log.info('session write', { writeId, outcome, status: view?.status, isAnomaly: view?.isAnomaly });
+      return view;
+    },
+    async readSessionView({ tenantId, sessionDbId }) {
+      return (await sessionViews(deps.orm.em.fork(), tenantId, [sessionDbId], false)).get(sessionDbId) ?? null;
     },
   };
 }
-
-export type SessionActivities = ReturnType<typeof createSessionActivities>;

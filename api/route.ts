@@ -7,9 +7,10 @@ import getRawBody from 'raw-body';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ApiKey, ApiKeyRole, Tenant } from '../entities';
 import { authenticate, touchApiKey, type AuthFailure } from '../domain/api-keys';
+import { DomainError } from '../domain/errors';
 import { TENANT_FILTER } from '../db/orm';
 import type { AppDeps } from './context';
-import { HttpError } from './http-error';
+import { HttpError, toHttpError } from './http-error';
 import { camelizeKeys } from '../domain/camel-case';
 import { z } from './zod';
 
@@ -226,7 +227,8 @@ export function toKoaHandler(spec: RouteSpec, deps: AppDeps) {
         if (bodyStream) {
           const limit = spec.bodyLimitBytes?.(deps.config) ?? deps.config.bodyLimitBytes;
           // A refusal before reading (413, 429) reads little more: the client should not upload it all first.
-          const refused = err instanceof HttpError && (err.status === 413 || err.status === 429);
+          const http = err instanceof DomainError ? toHttpError(err) : err;
+          const refused = http instanceof HttpError && (http.status === 413 || http.status === 429);
           await discardRest(ctx, bodyStream, refused ? DISCARD_WHEN_REFUSED : limit);
         }
         throw err;

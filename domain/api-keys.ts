@@ -3,6 +3,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApiKey, type ApiKeyRole, Tenant } from '../entities';
+import { notFound } from './errors';
+import { isUuid } from './ids';
 
 export const API_KEY_PREFIX = 'evni_';
 const KEY_PATTERN = /^evni_[A-Za-z0-9_-]{43}$/;
@@ -38,6 +40,31 @@ export function issueApiKey(
   });
   em.persist(apiKey);
   return { apiKey, key };
+}
+
+/** Issues a key for the tenant and stores it. */
+export async function createApiKey(
+  em: EntityManager,
+  tenant: Tenant,
+  opts: { name: string; description?: string; role: ApiKeyRole; expiresAt?: Date | null },
+): Promise<IssuedKey> {
+  const issued = issueApiKey(em, tenant, opts);
+  await em.flush();
+  return issued;
+}
+
+/** The tenant's keys (the request's tenant filter decides), newest first, revoked ones included. */
+export async function listApiKeys(em: EntityManager): Promise<ApiKey[]> {
+  return em.find(ApiKey, {}, { orderBy: { createdAt: 'desc', id: 'desc' } });
+}
+
+/** Revokes one of the tenant's keys (revoking twice keeps the first time); `not_found` for another tenant's. */
+export async function revokeApiKey(em: EntityManager, keyId: string, now = new Date()): Promise<ApiKey> {
+  const key = isUuid(keyId) ? await em.findOne(ApiKey, { id: keyId }) : null;
+  if (!key) throw notFound('API key');
+  key.revokedAt ??= now;
+  await em.flush();
+  return key;
 }
 
 export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';

@@ -69,6 +69,11 @@ export class BatchItem {
   stagedId!: string;
   /** The session's JSON as the client sent it (validated), for the chunk's readings; cleared once processed. */
   sessionJson: string | null = null;
+  /**
+   * Which optional session fields the client sent (`PRESENT_FIELD_BITS` of domain/sessions/types):
+   * an explicit null clears the session's value, an absent field keeps it.
+   */
+  presentFields = 0;
   state: 'pending' | 'done' | 'failed' = 'pending';
   message: string | null = null;
   sessionDbId: string | null = null;
@@ -92,6 +97,7 @@ export const BatchItemSchema = new EntitySchema<BatchItem>({
     readingCount: { type: 'integer' },
     stagedId: { type: 'uuid' },
     sessionJson: { type: 'text', nullable: true, lazy: true },
+    presentFields: { type: 'smallint', default: 0 },
     state: { type: 'string', length: 16 },
     message: { type: 'text', nullable: true },
     sessionDbId: { type: 'uuid', nullable: true },

@@ -61,14 +61,8 @@ export class SessionWrite {
   appliedAt: Date | null = null;
 }
 
-export interface SessionWritePayload {
-  meterValues: import('../domain/analysis/types').RawMeterValue[];
-  connectorId?: string | null;
-  evseId?: string | null;
-  metadata?: Record<string, unknown> | null;
-  status?: string | null;
-  stopReason?: string | null;
-}
+/** A staged write's request as validated (its readings are cleared once applied). */
+export type SessionWritePayload = import('../domain/sessions/writes').SessionWriteInput;
 
 export const SessionWriteSchema = new EntitySchema<SessionWrite>({
   class: SessionWrite,

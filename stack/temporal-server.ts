@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { connectClient } from '../temporal/connection';
-import { ALL_SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 /**
  * The server accepts at most 10 in-flight updates per workflow by default; a session actor

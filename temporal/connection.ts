@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { NativeConnection } from '@temporalio/worker';
-import { ALL_SEARCH_ATTRIBUTES } from './search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,35 +1,41 @@
-// The API side of the session actor: one call stages nothing itself, it sends a staged write's id
-// to the actor with update-with-start and waits for the fresh analysis.
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { AnalysisSummary } from '../domain/sessions/analysis';
-import { writeUpdate, type SessionActorInput, type WriteRequest } from '../workflows/session';
-import { STATION_ID, TENANT_ID } from './search-attributes';
+// The client side of the session actor: a staged write's id goes to the actor with
+// update-with-start and the fresh session comes back; a batch that rewrote sessions tells their
+// running actors to refresh.
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  refreshSignal,
+  SESSION_SEARCH_ATTRIBUTES,
+  sessionWorkflowId,
+  writeUpdate,
+  type SessionActorInput,
+  type SessionView,
+  type WriteRequest,
+} from '../workflows/session/contract';
+import { sessionActor } from '../workflows/session/workflow';
 
-export const sessionWorkflowId = (tenantId: string, sessionId: string) => `session/${tenantId}/${sessionId}`;
+export interface ActorAddress {
+  taskQueue: string;
+  quietPeriodMs: number;
+  tenantId: string;
+  sessionDbId: string;
+  sessionId: string;
+  stationId: string;
+}
 
-export async function sendSessionWrite(
-  client: Client,
-  opts: { taskQueue: string; quietPeriodMs: number; tenantId: string; sessionDbId: string; sessionId: string; stationId: string },
-  req: WriteRequest,
-): Promise<AnalysisSummary> {
-  const input: SessionActorInput = {
-    tenantId: opts.tenantId,
-    sessionDbId: opts.sessionDbId,
-    sessionId: opts.sessionId,
-    quietPeriodMs: opts.quietPeriodMs,
-  };
+export async function sendSessionWrite(client: Client, to: ActorAddress, req: WriteRequest): Promise<SessionView | null> {
+  const input: SessionActorInput = { tenantId: to.tenantId, sessionDbId: to.sessionDbId, sessionId: to.sessionId, quietPeriodMs: to.quietPeriodMs };
   // A run that is just closing can miss an update; the write is idempotent, so send it again.
   for (let attempt = 1; ; attempt++) {
-    const start = new WithStartWorkflowOperation('sessionActor', {
-      workflowId: sessionWorkflowId(opts.tenantId, opts.sessionId),
-      taskQueue: opts.taskQueue,
+    const start = new WithStartWorkflowOperation(sessionActor, {
+      workflowId: sessionWorkflowId(to.tenantId, to.sessionId),
+      taskQueue: to.taskQueue,
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
       typedSearchAttributes: [
-        { key: TENANT_ID, value: opts.tenantId },
-        { key: STATION_ID, value: opts.stationId },
+        { key: SESSION_SEARCH_ATTRIBUTES.tenant, value: to.tenantId },
+        { key: SESSION_SEARCH_ATTRIBUTES.station, value: to.stationId },
       ],
-      staticSummary: `Session ${opts.sessionId} at ${opts.stationId}`,
+      staticSummary: `Session ${to.sessionId} at ${to.stationId}`,
     });
     try {
       return await client.workflow.executeUpdateWithStart(writeUpdate, { args: [req], startWorkflowOperation: start });
@@ -38,4 +44,33 @@ export async function sendSessionWrite(
       if (!retriable || attempt >= 3) throw err;
     }
   }
+}
+
+/**
+ * Tells the running actors of these sessions that their session changed outside them (a batch
+ * rewrote it), so that their state and search attributes follow. A session without a running
+ * actor has nothing to refresh: its next write starts a run from what is stored.
+ */
+export async function refreshSessionActors(client: Client, tenantId: string, sessionIds: string[]): Promise<number> {
+  let refreshed = 0;
+  for (const sessionId of sessionIds) {
+    try {
+      await client.workflow.getHandle(sessionWorkflowId(tenantId, sessionId)).signal(refreshSignal);
+      refreshed++;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  return refreshed;
+}
+
+/** gRPC status codes that mean the server could not be reached or did not answer in time. */
+const UNREACHABLE = new Set([4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);
+
+/** True when an error says the Temporal server is unreachable (as opposed to a workflow's own failure). */
+export function temporalUnavailable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'number' && UNREACHABLE.has(e.code)) return true;
+  }
+  return false;
 }

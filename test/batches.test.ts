@@ -3,7 +3,8 @@ import http from 'node:http';
 import pino from 'pino';
 import { listen } from '../api/server';
 import { config } from '../config';
-import { discardBatch, finishBatch, processChunk, stageBatch } from '../domain/batches/batches';
+import { finishBatch, processChunk as processChunkWith } from '../domain/batches/batches';
+import { discardBatch, stageBatch } from '../domain/batches/staging';
 import { parseTimestamp, timestampMicros } from '../domain/analysis/validate';
 import { loadReadingsOf, verdictsFor } from '../domain/sessions/analysis';
 import { categoryFixtures, cleanFixtures, pendingFixtures } from './fixtures/sessions';
@@ -17,6 +18,11 @@ const kwh = (minute: number, v: number) => ({
   measurand: 'Energy.Active.Import.Register',
   unit: 'kWh',
 });
+
+/** A chunk run directly, with the worker's detector, as the batch workflow's activity runs it. */
+async function processChunk(em: ReturnType<typeof stack>['orm']['em'], tenantId: string, batchId: string, from: number, to: number) {
+  return (await processChunkWith(em, await stack().detectors.forTenant(tenantId), { tenantId, batchId, from, to })).result;
+}
 
 async function completed(key: string, batchId: string, query = '') {
   return waitFor(`batch ${batchId}`, async () => {
@@ -158,7 +164,7 @@ describe('batches', function () {
     const replaced = readings.get(rows.find((r) => r.session_id === 'par-0').id)!;
     assert.deepEqual(replaced.slice(0, 2).map((m) => m.seq), [cleanFixtures[0].values.length, cleanFixtures[0].values.length + 1], 'a replaced session numbers the new readings after the old');
     const byStart = (x: unknown[], y: unknown[]) => (x[1] as number) - (y[1] as number) || String(x[0]).localeCompare(String(y[0]));
-    const fresh = await verdictsFor(rows.map((r: any) => ({ readings: readings.get(r.id) ?? [], metadata: r.metadata })));
+    const fresh = await verdictsFor(await stack().detectors.forTenant(tenantId), rows.map((r: any) => ({ readings: readings.get(r.id) ?? [], metadata: r.metadata })));
     rows.forEach((r: any, i: number) => {
       const v = fresh[i];
       const got = { status: r.status, isAnomaly: r.is_anomaly, score: r.anomaly_score, count: r.anomaly_count, anomalies: r.anomalies.sort(byStart), sorc: r.sorc_confidence };

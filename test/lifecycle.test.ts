@@ -5,9 +5,10 @@ import pino from 'pino';
 import { listen } from '../api/server';
 import { config } from '../config';
 import { createTenantWithAdminKey } from '../domain/api-keys';
-import { stageBatch } from '../domain/batches/batches';
-import { batchWorkflowId, startBatch } from '../temporal/batches';
-import { sessionWorkflowId } from '../temporal/sessions';
+import { stageBatch } from '../domain/batches/staging';
+import { startBatch } from '../temporal/batches';
+import { batchWorkflowId } from '../workflows/batch/contract';
+import { sessionWorkflowId } from '../workflows/session/contract';
 import { stack } from './helpers/stack';
 
 const kwh = (minute: number, v: number) => ({

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { sessionWorkflowId } from '../temporal/sessions';
+import { sessionWorkflowId } from '../workflows/session/contract';
 import { workflowBundle } from '../worker/worker';
 import { call, newTenant } from './helpers/http';
 import { stack } from './helpers/stack';

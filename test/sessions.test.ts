@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { sessionWorkflowId } from '../temporal/sessions';
-import { lastAnalysisQuery } from '../workflows/session';
+import { sessionWorkflowId } from '../workflows/session/contract';
+import { lastAnalysisQuery } from '../workflows/session/contract';
 import { call, newTenant } from './helpers/http';
 import { stack } from './helpers/stack';
 

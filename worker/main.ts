@@ -3,7 +3,9 @@ import { config } from '../config';
 import { openOrm } from '../db/orm';
 import { createLogger } from '../logger';
 import { connectWorker } from '../temporal/connection';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { ServedDetectorRegistry } from '../models/serving/detector-registry';
 import { createWorker } from './worker';
 
 async function main() {
@@ -14,7 +16,11 @@ async function main() {
   if (!config.databaseUrl || !config.temporalAddress) throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set');
   const orm = await openOrm(config.databaseUrl);
   const connection = await connectWorker(config.temporalAddress);
-  const worker = await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, deps: { orm } });
+  const detectors = new ServedDetectorRegistry({ threads: config.onnxThreads });
+  // Load the ONNX models while the worker starts, not on the first session a client is waiting for.
+  await detectors.served();
+  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  const worker = await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, deps: { orm, detectors, temporal, config } });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => worker.shutdown());
   log.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker running');
   await worker.run();

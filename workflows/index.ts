@@ -1,3 +1,5 @@
-// Workflow code: deterministic, no Node or ORM imports. The worker bundles this file.
-export { batchWorkflow } from './batch';
-export { sessionActor } from './session';
+// The worker's workflow bundle: deterministic code only, no Node or ORM imports. Each workflow has
+// its folder: `workflow.ts` (the code) beside `contract.ts` (input, id, updates/queries/signals,
+// search attributes, activities), which clients and activities import.
+export { batchWorkflow } from './batch/workflow';
+export { sessionActor } from './session/workflow';

@@ -1,6 +1,10 @@
 import { config } from '../../config';
-import { PaginationQuery } from './common';
-import { SessionCreate, SessionOut } from './sessions';
+import type { RawMeterValue } from '../../domain/analysis/types';
+import type { BatchStatusView } from '../../domain/batches/status';
+import type { FieldError } from '../../domain/errors';
+import type { SessionCreateInput } from '../../domain/sessions/types';
+import { iso, PaginationQuery, type Pagination } from './common';
+import { meterValuesPass, presentSession, SessionCreate, SessionOut } from './sessions';
 import { z } from '../zod';
 
 /** A batch item is a create request; the older reference's `charging_point_id` names the station. */
@@ -14,6 +18,27 @@ export const BatchSessionItem = z.preprocess(
   },
   SessionCreate,
 );
+
+// The domain takes what the schema reads as it is (no cast): its input type must stay wider.
+({}) as z.infer<typeof BatchSessionItem> satisfies SessionCreateInput;
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const readingsPass = (v: unknown): v is RawMeterValue[] => meterValuesPass(v);
+
+/**
+ * One session of a batch body (parsed JSON) as BatchSessionItem reads it, or the schema's errors
+ * (locations within the session). Readings that `meterValuesPass` accepts are not run through the
+ * schema again: only the session's other fields are.
+ */
+export function readBatchSession(value: unknown): { session: SessionCreateInput } | { errors: FieldError[] } {
+  if (isObject(value) && readingsPass(value.meterValues)) {
+    const rest = BatchSessionItem.safeParse({ ...value, meterValues: [] });
+    if (rest.success) return { session: { ...rest.data, meterValues: value.meterValues } };
+  }
+  const result = BatchSessionItem.safeParse(value);
+  if (result.success) return { session: result.data };
+  return { errors: result.error.issues.map((issue) => ({ loc: issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), msg: issue.message })) };
+}
 
 /** Documents the body; the route reads it as a stream and checks each session with BatchSessionItem. */
 export const BatchSubmit = z
@@ -51,3 +76,22 @@ export const BatchStatus = z
     completedAt: z.string().nullable(),
   })
   .openapi('BatchStatusResponse');
+
+/** A batch's status and one page of its processed sessions (each as GET /v1/sessions presents it). */
+export function presentBatchStatus(b: BatchStatusView, page: Pagination): z.infer<typeof BatchStatus> {
+  return {
+    batchId: b.id,
+    status: b.status,
+    totalSessions: b.totalSessions,
+    processedSessions: b.processedSessions,
+    failedSessions: b.failedSessions,
+    results: b.results.map((r) => {
+      const out = presentSession(r.session);
+      return { ...out, message: r.message ?? out.message, readingCount: r.session.readingCount };
+    }),
+    page: page.page,
+    pageSize: page.pageSize,
+    createdAt: iso(b.createdAt)!,
+    completedAt: iso(b.completedAt),
+  };
+}

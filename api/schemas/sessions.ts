@@ -1,6 +1,7 @@
 // Session request and response schemas (the reference's `002` shapes) and the one presenter that
 // turns stored sessions into responses, shared by every endpoint that returns sessions.
-import type { ChargingSession, MeterValue, SessionAnomaly } from '../../entities';
+import type { ChargingSession, MeterValue } from '../../entities';
+import type { SessionView } from '../../workflows/session/contract';
 import { config } from '../../config';
 import { ANOMALY_CATEGORIES } from '../../domain/analysis/types';
 import { iso, isoDateTime, PaginationQuery, queryBoolean } from './common';
@@ -176,20 +177,11 @@ export const SessionListItem = z
   })
   .openapi('SessionListItem');
 
-export function presentAnomaly(a: SessionAnomaly) {
-  return {
-    category: a.category,
-    score: a.score,
-    confidence: a.confidence,
-    bucketRange: { startUnit: a.startUnit, endUnit: a.endUnit },
-    timeRange: { startTimestamp: iso(a.startTimestamp), endTimestamp: iso(a.endTimestamp) },
-  };
-}
-
-export function presentSession(s: ChargingSession, anomalies: SessionAnomaly[]): z.infer<typeof SessionOut> {
+/** The session response of every endpoint that returns one (writes, GET, batch results). */
+export function presentSession(s: SessionView): z.infer<typeof SessionOut> {
   return {
     sessionId: s.sessionId,
-    chargingStationId: s.station.stationId,
+    chargingStationId: s.chargingStationId,
     connectorId: s.connectorId,
     evseId: s.evseId,
     status: s.status,
@@ -198,13 +190,13 @@ export function presentSession(s: ChargingSession, anomalies: SessionAnomaly[]):
     anomalyConfidence: s.anomalyConfidence,
     isIncident: s.isIncident,
     isRecurring: s.isRecurring,
-    anomalies: [...anomalies].sort((a, b) => b.score - a.score || a.startUnit - b.startUnit).map(presentAnomaly),
-    analyzedAt: iso(s.analyzedAt),
+    anomalies: [...s.anomalies].sort((a, b) => b.score - a.score || a.bucketRange.startUnit - b.bucketRange.startUnit),
+    analyzedAt: s.analyzedAt,
     socReconstructed: s.socReconstructed,
     message: s.message,
     stopReason: s.stopReason,
-    metadata: s.metadata,
-    createdAt: iso(s.createdAt)!,
+    metadata: s.metadata ?? null,
+    createdAt: s.createdAt,
   };
 }
 

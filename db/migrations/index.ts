@@ -13,6 +13,7 @@ import { Migration20261125021000 } from './Migration20261125021000_batch_items_r
 import { Migration20261125022000 } from './Migration20261125022000_batch_readings_written_by_chunks';
 import { Migration20261125023000 } from './Migration20261125023000_compact_soc_overlay';
 import { Migration20261125060000 } from './Migration20261125060000_batch_items_session_json';
+import { Migration20261206190000 } from './Migration20261206190000_batch_items_present_fields';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
@@ -28,4 +29,5 @@ export const migrationsList = [
   { name: 'Migration20261125022000_batch_readings_written_by_chunks', class: Migration20261125022000 },
   { name: 'Migration20261125023000_compact_soc_overlay', class: Migration20261125023000 },
   { name: 'Migration20261125060000_batch_items_session_json', class: Migration20261125060000 },
+  { name: 'Migration20261206190000_batch_items_present_fields', class: Migration20261206190000 },
 ];

@@ -159,6 +159,14 @@ export interface BatchDetector {
   detectMany(inputs: DetectorInput[]): Promise<DetectorOutput[]>;
 }
 
+/**
+ * Which detector analyses a tenant's sessions: the served base models, or the tenant's own once
+ * it has fine-tuned ones. The worker creates it and hands it to the activities.
+ */
+export interface DetectorRegistry {
+  forTenant(tenantId: string): Promise<BatchDetector>;
+}
+
 export type AnalysisResult =
   | { status: 'pending'; message: string; quality: DataQuality; readingCount: number }
   | {

@@ -1,7 +1,9 @@
 // The model registry table: base models are upserted from the committed model cards whenever an
 // API process starts, so GET /v1/models always shows the metrics the evaluation measured.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { MlModel } from '../../entities';
 import { pgArray, sql } from '../../db/sql';
+import { notFound } from '../errors';
 
 /** A model as the registry table and GET /v1/models hold it (seeds/002 shapes). */
 export interface ModelRecord {
@@ -38,4 +40,16 @@ export async function syncBaseModels(em: EntityManager, records: ModelRecord[]):
     await sql(tem, `update ml_models set status = 'archived' where is_base and not (id = any(?::text[]))`, [pgArray(records.map((r) => r.id))]);
   });
   return records.length;
+}
+
+/** The base models and the tenant's own (the request's tenant filter decides): base first, newest first. */
+export async function listModels(em: EntityManager): Promise<MlModel[]> {
+  return em.find(MlModel, {}, { orderBy: { isBase: 'desc', createdAt: 'desc', id: 'asc' } });
+}
+
+/** One model the tenant can see; `not_found` otherwise. */
+export async function getModel(em: EntityManager, modelId: string): Promise<MlModel> {
+  const model = await em.findOne(MlModel, { id: modelId });
+  if (!model) throw notFound('Model');
+  return model;
 }

@@ -1,23 +1,10 @@
 // Runs the analysis pipeline over sessions' readings and persists verdicts, so that GET endpoints
 // read them from PostgreSQL. One set-based writer serves the session actor (one session) and
-// batch chunks (hundreds).
+// batch chunks (hundreds); the detector comes from the caller (the worker's detector registry).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { analyseMany } from '../analysis/analyse';
-import { servedDetector } from '../../models/serving/onnx-detector';
-import type { AnalysisResult, StoredMeterValue } from '../analysis/types';
-import type { ClientStatus } from '../../entities';
-import { pgArray, sql, type Row } from '../../db/sql';
-
-/** What the session actor keeps of an analysis (small: it goes into workflow history). */
-export interface AnalysisSummary {
-  status: 'pending' | 'active' | 'failed';
-  isAnomaly: boolean | null;
-  anomalyScore: number | null;
-  anomalyCount: number;
-  readingCount: number;
-  clientStatus: ClientStatus | null;
-  message: string | null;
-}
+import type { AnalysisResult, BatchDetector, StoredMeterValue } from '../analysis/types';
+import { pgArray, sql } from '../../db/sql';
 
 export type Verdict = AnalysisResult | { status: 'failed'; message: string };
 
@@ -30,14 +17,13 @@ export interface SessionToAnalyse {
 }
 
 /**
- * Verdicts for several sessions at once, from the served learned detector (ONNX, loaded once per
- * process; the sessions are scored together). Never throws for bad data: a session the pipeline
- * cannot handle is reported as failed, alone.
+ * Verdicts for several sessions at once (the detector scores them together). Never throws for bad
+ * data: a session the pipeline cannot handle is reported as failed, alone.
  */
-export async function verdictsFor(sessions: SessionToAnalyse[]): Promise<Verdict[]> {
+export async function verdictsFor(detector: BatchDetector, sessions: SessionToAnalyse[]): Promise<Verdict[]> {
   const results = await analyseMany(
     sessions.map((s) => ({ values: s.readings, metadata: s.metadata })),
-    await servedDetector(),
+    detector,
   );
   return results.map((r) => (r instanceof Error ? { status: 'failed', message: `Analysis failed: ${r.message}` } : r));
 }
@@ -59,10 +45,6 @@ export async function loadReadingsOf(em: EntityManager, tenantId: string, sessio
     [pgArray(sessionDbIds), tenantId],
   );
   return new Map(rows.map((r) => [r.session_id as string, parseReadings(r.readings as string)]));
-}
-
-export async function loadReadings(em: EntityManager, tenantId: string, sessionDbId: string): Promise<StoredMeterValue[]> {
-  return (await loadReadingsOf(em, tenantId, [sessionDbId])).get(sessionDbId) ?? [];
 }
 
 function parseReadings(text: string): StoredMeterValue[] {
@@ -94,14 +76,13 @@ function parseReadings(text: string): StoredMeterValue[] {
 export async function storeVerdicts(
   em: EntityManager,
   tenantId: string,
-  verdicts: { sessionDbId: string; verdict: Verdict; createdHere?: boolean }[],
+  verdicts: { sessionDbId: string; verdict: Verdict; fresh?: boolean }[],
 ): Promise<void> {
   if (verdicts.length === 0) return;
-  // A session this transaction inserted under a fresh random id has no anomalies to replace (none
-  // can refer to an id that did not exist): a chunk of new sessions skips the delete. Callers set
-  // createdHere only for such inserts.
-  const replaced = verdicts.filter((v) => !v.createdHere).map((v) => v.sessionDbId);
-  if (replaced.length > 0) await sql(em, 'delete from session_anomalies where session_id = any(?::uuid[])', [pgArray(replaced)]);
+  // A fresh session (never analysed: just inserted, or created without readings) has no anomalies
+  // to replace: a chunk of new sessions skips the delete. Callers set `fresh` only for such sessions.
+  const replaced = verdicts.filter((v) => !v.fresh).map((v) => v.sessionDbId);
+  if (replaced.length > 0) await sql(em, 'delete from session_anomalies where tenant_id = ? and session_id = any(?::uuid[])', [tenantId, pgArray(replaced)]);
   // Anomalies first: the sessions' update below reads them to decide recurrence.
   const anomalies = verdicts.flatMap(({ sessionDbId, verdict: v }) =>
     v.status === 'active'
@@ -168,29 +149,32 @@ export async function storeVerdicts(
   );
 }
 
-/** The session actor's analysis: lock the session, read its readings, store the verdict. */
-export async function analyseAndStore(em: EntityManager, tenantId: string, sessionDbId: string): Promise<AnalysisSummary> {
-  return em.transactional(async (tem) => {
-    const [session] = await sql(tem, 'select id, metadata, client_status from charging_sessions where id = ? and tenant_id = ? for update', [
-      sessionDbId,
-      tenantId,
-    ]);
-    if (!session) throw new Error(`session ${sessionDbId} not found for tenant ${tenantId}`);
-    const readings = await loadReadings(tem, tenantId, sessionDbId);
-    const [verdict] = await verdictsFor([{ readings, metadata: session.metadata }]);
-    await storeVerdicts(tem, tenantId, [{ sessionDbId, verdict }]);
-    return summarise(verdict, readings.length, session.client_status);
-  });
+export interface SessionToStore {
+  sessionDbId: string;
+  metadata: Record<string, unknown> | null;
+  /** All of the session's readings, or null to load them. */
+  readings: StoredMeterValue[] | null;
+  /** Never analysed before (no anomalies to replace). */
+  fresh: boolean;
 }
 
-export function summarise(v: Verdict, readingCount: number, clientStatus: ClientStatus | null): AnalysisSummary {
-  return {
-    status: v.status,
-    isAnomaly: v.status === 'active' ? v.isAnomaly : null,
-    anomalyScore: v.status === 'active' ? v.anomalyScore : null,
-    anomalyCount: v.status === 'active' ? v.anomalies.length : 0,
-    readingCount,
-    clientStatus,
-    message: v.message,
-  };
+/**
+ * Analyses sessions whose writes were just applied and stores their verdicts, inside the caller's
+ * transaction (which holds the sessions' rows). Returns each session's verdict, in order.
+ */
+export async function analyseAndStore(
+  em: EntityManager,
+  tenantId: string,
+  detector: BatchDetector,
+  sessions: SessionToStore[],
+): Promise<{ verdicts: Verdict[]; analyseMs: number }> {
+  const kept = await loadReadingsOf(em, tenantId, sessions.filter((s) => !s.readings).map((s) => s.sessionDbId));
+  const t0 = performance.now();
+  const verdicts = await verdictsFor(
+    detector,
+    sessions.map((s) => ({ readings: s.readings ?? kept.get(s.sessionDbId) ?? [], metadata: s.metadata })),
+  );
+  const analyseMs = performance.now() - t0;
+  await storeVerdicts(em, tenantId, sessions.map((s, i) => ({ sessionDbId: s.sessionDbId, verdict: verdicts[i], fresh: s.fresh })));
+  return { verdicts, analyseMs };
 }

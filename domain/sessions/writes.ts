@@ -1,12 +1,27 @@
-// Writes to a session's readings. The API stages a write (one row holding the request's readings);
-// the session actor applies staged writes one at a time. Applying is idempotent: a write is
-// applied once whatever the number of retries, because it is marked applied in the same
-// transaction that inserts its readings.
+// Interactive writes to a session (POST, PUT, PATCH): the API validates and stages a write (one row
+// holding the request), sends its id to the session actor, and answers with the session the actor
+// returns. The actor applies staged writes one at a time through `applySessionChanges`, the same
+// code that batch chunks use. Applying is idempotent: a write is marked applied in the transaction
+// that applies it, and a write withdrawn before that (the workflow engine was unreachable) is never
+// applied.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { SessionWritePayload } from '../../entities';
+import type { Client } from '@temporalio/client';
 import { sql, type Row } from '../../db/sql';
+import { sendSessionWrite, temporalUnavailable } from '../../temporal/sessions';
+import type { SessionView, WriteKind } from '../../workflows/session/contract';
+import type { BatchDetector, RawMeterValue } from '../analysis/types';
+import { validateMeterValues } from '../analysis/validate';
+import { invalid, notFound, unavailable } from '../errors';
+import { analyseAndStore } from './analysis';
+import { applySessionChanges, type SessionFields } from './apply';
+import { sessionMetadata, sessionViews } from './views';
 
-export type WriteKind = 'create' | 'replace' | 'append';
+/** A write as the API validated it: the readings and the optional fields the client sent. */
+export interface SessionWriteInput extends SessionFields {
+  /** POST only: the station the session belongs to (a different one moves it). */
+  chargingStationId?: string;
+  meterValues: RawMeterValue[];
+}
 
 export interface StagedWrite {
   writeId: string;
@@ -22,13 +37,14 @@ async function one(em: EntityManager, query: string, params: unknown[]): Promise
 
 /**
  * Stages a write in one statement (an interactive write is mostly round trips, so staging is one).
- * `create` finds or creates the station and the session (the 201/200 decision is made here,
- * atomically, even under concurrent POSTs); `replace` and `append` need the session to exist and
- * return null otherwise. Nothing is written when it returns null.
+ * `create` finds or creates the session, and its station only when the session is new (a create
+ * naming another station for an existing session moves it when applied); the 201/200 decision is
+ * made here, atomically, even under concurrent POSTs. `replace` and `append` need the session to
+ * exist and return null otherwise. Nothing is written when it returns null.
  */
 export async function stageWrite(
   em: EntityManager,
-  input: { tenantId: string; sessionId: string; stationId?: string; kind: WriteKind; payload: SessionWritePayload },
+  input: { tenantId: string; sessionId: string; kind: WriteKind; payload: SessionWriteInput },
 ): Promise<StagedWrite | null> {
   const payload = JSON.stringify(input.payload);
   const readingCount = input.payload.meterValues.length;
@@ -46,13 +62,18 @@ export async function stageWrite(
     );
     return w ? { writeId: w.id as string, sessionDbId: w.session_id as string, stationId: w.station_id as string, created: false } : null;
   }
+  const stationId = input.payload.chargingStationId;
+  if (stationId === undefined) throw new Error('a create names its charging station');
   // One statement sees one snapshot: when a concurrent POST of the same new session commits after
   // it began, the insert skips the row and the select cannot see it yet. The next attempt does.
   for (let attempt = 1; ; attempt++) {
     const w = await one(
       em,
-      `with station as (
-         insert into charging_stations (id, tenant_id, station_id, created_at) values (gen_random_uuid(), ?, ?, now())
+      `with existing as (
+         select id from charging_sessions where tenant_id = ? and session_id = ?),
+       station as (
+         insert into charging_stations (id, tenant_id, station_id, created_at)
+         select gen_random_uuid(), ?, ?, now() where not exists (select 1 from existing)
          on conflict (tenant_id, station_id) do update set station_id = excluded.station_id returning id),
        inserted as (
          insert into charging_sessions (id, tenant_id, session_id, station_id, status, anomaly_count, soc_reconstructed,
@@ -62,92 +83,133 @@ export async function stageWrite(
        s as (
          select id, true as created from inserted
          union all
-         select id, false from charging_sessions where tenant_id = ? and session_id = ? and not exists (select 1 from inserted)),
+         select id, false from existing),
        w as (
          insert into session_writes (id, tenant_id, session_id, kind, payload, reading_count, created_at)
          select gen_random_uuid(), ?, s.id, 'create', ?::jsonb, ?, now() from s returning id, session_id)
        select w.id, w.session_id, s.created from w join s on s.id = w.session_id`,
-      [input.tenantId, input.stationId, input.tenantId, input.sessionId, input.tenantId, input.sessionId, input.tenantId, payload, readingCount],
+      [input.tenantId, input.sessionId, input.tenantId, stationId, input.tenantId, input.sessionId, input.tenantId, payload, readingCount],
     );
-    if (w) return { writeId: w.id as string, sessionDbId: w.session_id as string, stationId: input.stationId as string, created: w.created as boolean };
+    if (w) return { writeId: w.id as string, sessionDbId: w.session_id as string, stationId, created: w.created as boolean };
     if (attempt >= 3) throw new Error(`could not stage a write for session ${input.sessionId}`);
   }
 }
 
-export interface AppliedWrite {
-  applied: boolean;
-  readingCount: number;
+/**
+ * Applies a staged write and analyses the session, in the caller's transaction: the readings and
+ * their verdict commit together. `applied`: the write had been applied before (a retry; its
+ * verdict was stored with it); `gone`: it was withdrawn.
+ */
+export async function applyStagedWrite(
+  em: EntityManager,
+  tenantId: string,
+  writeId: string,
+  detector: BatchDetector,
+): Promise<'done' | 'applied' | 'gone'> {
+  // Reads the write and marks it applied in one statement, holding the session's row (writes to
+  // it wait) and the write's (a withdrawal waits, then finds it applied).
+  const w = await one(
+    em,
+    `with w as (
+       select w.id, w.kind, w.session_id, w.applied_at, w.payload, s.next_seq, st.station_id as current_station
+         from session_writes w
+         join charging_sessions s on s.id = w.session_id and s.tenant_id = w.tenant_id
+         join charging_stations st on st.id = s.station_id
+        where w.id = ? and w.tenant_id = ? for update of s, w),
+     mark as (update session_writes set applied_at = now(), payload = null from w where session_writes.id = w.id and w.applied_at is null)
+     select * from w`,
+    [writeId, tenantId],
+  );
+  if (!w) return 'gone';
+  if (w.applied_at) return 'applied';
+  const { chargingStationId, meterValues, ...fields } = w.payload as SessionWriteInput;
+  const fresh = (w.next_seq as number) === 0;
+  const [applied] = await applySessionChanges(em, tenantId, [
+    {
+      sessionDbId: w.session_id,
+      fresh,
+      stationId: chargingStationId !== undefined && chargingStationId !== w.current_station ? chargingStationId : undefined,
+      fields,
+      readings: meterValues,
+      // POST of an existing session has PUT semantics for its meter values, when it carries any.
+      replace: w.kind === 'replace' || (w.kind === 'create' && meterValues.length > 0),
+    },
+  ]);
+  await analyseAndStore(em, tenantId, detector, [{ ...applied, fresh }]);
+  return 'done';
 }
 
 /**
- * Applies a staged write: readings are copied from the staged JSON into meter_values in one
- * statement, with `seq` continuing the session's arrival counter. `create` replaces the readings
- * when it carries any (POST of an existing session has PUT semantics for its meter values).
+ * Withdraws a staged write that no actor has applied (the workflow engine could not be reached),
+ * and the session it created if nothing else has touched it since, with its station if that is
+ * left without sessions. Returns false when the write was applied after all.
  */
-export async function applyWrite(em: EntityManager, tenantId: string, writeId: string): Promise<AppliedWrite> {
+export async function withdrawWrite(em: EntityManager, tenantId: string, staged: StagedWrite): Promise<boolean> {
   return em.transactional(async (tem) => {
-    const w = await one(
-      tem,
-      `select w.kind, w.session_id, w.applied_at, w.reading_count, w.payload - 'meterValues' as fields, s.station_id
-         from session_writes w join charging_sessions s on s.id = w.session_id
-        where w.id = ? and w.tenant_id = ? for update of s`,
-      [writeId, tenantId],
-    );
-    if (!w) throw new Error(`session write ${writeId} not found for tenant ${tenantId}`);
-    const sessionDbId = w.session_id as string;
-    if (w.applied_at) {
-      const s = await one(tem, 'select reading_count from charging_sessions where id = ?', [sessionDbId]);
-      return { applied: false, readingCount: s!.reading_count as number };
+    const gone = await sql(tem, 'delete from session_writes where id = ? and tenant_id = ? and applied_at is null returning id', [staged.writeId, tenantId]);
+    if (gone.length === 0) return false;
+    if (staged.created) {
+      await sql(
+        tem,
+        `with s as (
+           delete from charging_sessions s where s.id = ? and s.tenant_id = ? and s.next_seq = 0
+              and not exists (select 1 from session_writes w where w.session_id = s.id) returning station_id)
+         delete from charging_stations st using s
+          where st.id = s.station_id and st.tenant_id = ?
+            and not exists (select 1 from charging_sessions o where o.station_id = st.id and o.id <> ?)`,
+        [staged.sessionDbId, tenantId, tenantId, staged.sessionDbId],
+      );
     }
-    const replaces = w.kind === 'replace' || (w.kind === 'create' && (w.reading_count as number) > 0);
-    // Removing the old readings and inserting the new ones is one statement: the new seqs continue
-    // the session's counter, so the insert never meets a row the delete removes.
-    await sql(tem, `with removed as (delete from meter_values where ?::boolean and session_id = ?)
-       insert into meter_values (tenant_id, session_id, seq, timestamp, value, measurand, unit, phase, location, context, format, multiplier, reconstructed)
-       select w.tenant_id, w.session_id, s.next_seq + e.ord - 1, (e.v->>'timestamp')::timestamptz, (e.v->>'value')::float8,
-              e.v->>'measurand', e.v->>'unit', e.v->>'phase', e.v->>'location', e.v->>'context', e.v->>'format',
-              (e.v->>'multiplier')::smallint, coalesce((e.v->>'reconstructed')::boolean, false)
-         from session_writes w
-         join charging_sessions s on s.id = w.session_id
-         cross join lateral jsonb_array_elements(w.payload->'meterValues') with ordinality as e(v, ord)
-        where w.id = ?`,
-      [replaces, sessionDbId, writeId],
-    );
-    const f = (w.fields ?? {}) as Record<string, unknown>;
-    const has = (k: string) => Object.prototype.hasOwnProperty.call(f, k) && f[k] !== undefined;
-    // The session's counters, its connector and the write's applied mark: one statement, which
-    // sees the readings the previous one wrote.
-    const s = await one(
-      tem,
-      `with applied as (update session_writes set applied_at = now(), payload = null where id = ?),
-       connector as (
-         insert into connectors (id, tenant_id, station_id, connector_id, evse_id, created_at)
-         select gen_random_uuid(), ?::uuid, ?::uuid, ?::text, ?::text, now() where ?::boolean
-         on conflict (station_id, connector_id) do update set evse_id = coalesce(excluded.evse_id, connectors.evse_id))
-       update charging_sessions s set
-          next_seq = s.next_seq + ?,
-          reading_count = agg.n, started_at = agg.first_ts, ended_at = agg.last_ts,
-          connector_id = case when ? then ? else s.connector_id end,
-          evse_id = case when ? then ? else s.evse_id end,
-          metadata = case when ? then ?::jsonb else s.metadata end,
-          client_status = case when ? then ? else s.client_status end,
-          stop_reason = case when ? then ? else s.stop_reason end,
-          updated_at = now()
-         from (select count(*)::int as n, min(timestamp) as first_ts, max(timestamp) as last_ts from meter_values where session_id = ?) agg
-        where s.id = ? returning s.reading_count`,
-      [
-        writeId,
-        tenantId, w.station_id, f.connectorId ?? null, f.evseId ?? null, f.connectorId != null,
-        w.reading_count,
-        has('connectorId'), f.connectorId ?? null,
-        has('evseId'), f.evseId ?? null,
-        has('metadata'), f.metadata == null ? null : JSON.stringify(f.metadata),
-        has('status') && f.status != null, f.status ?? null,
-        has('stopReason'), f.stopReason ?? null,
-        sessionDbId,
-        sessionDbId,
-      ],
-    );
-    return { applied: true, readingCount: s!.reading_count as number };
+    return true;
   });
+}
+
+export interface SessionWriteContext {
+  em: EntityManager;
+  temporal: Client;
+  tenantId: string;
+  taskQueue: string;
+  quietPeriodMs: number;
+  now: Date;
+}
+
+/**
+ * POST, PUT and PATCH: validates every reading (a 422 names index and field, nothing stored),
+ * stages the write, has the session actor apply and analyse it, and returns the session as the
+ * actor left it. When the workflow engine cannot be reached the write is withdrawn (503).
+ */
+export async function writeSession(
+  ctx: SessionWriteContext,
+  kind: WriteKind,
+  sessionId: string,
+  payload: SessionWriteInput,
+): Promise<{ created: boolean; session: SessionView; timings: { stageMs: number; actorMs: number } }> {
+  const issues = validateMeterValues(payload.meterValues, ctx.now);
+  if (issues.length > 0) {
+    const errors = issues.map((i) => ({ loc: ['body', 'meterValues', i.index, i.field], msg: i.message }));
+    throw invalid(`Validation failed at meterValues[${issues[0].index}].${issues[0].field}: ${issues[0].message}`, errors);
+  }
+  const t0 = performance.now();
+  const staged = await stageWrite(ctx.em, { tenantId: ctx.tenantId, sessionId, kind, payload });
+  if (!staged) throw notFound('Session');
+  const t1 = performance.now();
+  let session: SessionView | null;
+  try {
+    session = await sendSessionWrite(
+      ctx.temporal,
+      { taskQueue: ctx.taskQueue, quietPeriodMs: ctx.quietPeriodMs, tenantId: ctx.tenantId, sessionDbId: staged.sessionDbId, sessionId, stationId: staged.stationId },
+      { writeId: staged.writeId, kind, readingCount: payload.meterValues.length },
+    );
+  } catch (err) {
+    if (!temporalUnavailable(err)) throw err;
+    if (await withdrawWrite(ctx.em, ctx.tenantId, staged)) {
+      throw unavailable('The workflow engine is unavailable; nothing was stored. Retry shortly.');
+    }
+    // Applied after all (the engine answered too late): the stored session is the answer.
+    session = null;
+  }
+  session ??= (await sessionViews(ctx.em, ctx.tenantId, [staged.sessionDbId])).get(staged.sessionDbId) ?? null;
+  if (!session) throw notFound('Session');
+  if (session.metadata === undefined) session.metadata = await sessionMetadata(ctx.em, ctx.tenantId, staged.sessionDbId);
+  return { created: staged.created, session, timings: { stageMs: t1 - t0, actorMs: performance.now() - t1 } };
 }

@@ -24,7 +24,6 @@ import {
 } from '../../domain/analysis/types';
 import { BUCKET_MS } from '../../domain/analysis/window';
 import { extractFeatures, FEATURE_COUNT, FEATURE_VERSION, type FeatureMatrix } from './features';
-import { config } from '../../config';
 import { ARTIFACTS_DIR } from './paths';
 import { applyConfidence, decode, defaultPostprocess, type PostprocessConfig } from './postprocess';
 
@@ -295,15 +294,6 @@ function overlayFrom(w: AnalysisWindow, T: number, soc: Float32Array, sigma: Flo
 /** Sessions per ONNX run, and how much longer than the shortest a session of the group may be. */
 const MAX_GROUP = 64;
 const MAX_PADDING = 1.25;
-
-let served: Promise<OnnxDetector> | null = null;
-
-/** The detector behind the API's verdicts: the committed artifacts, loaded once per process. */
-export function servedDetector(): Promise<OnnxDetector> {
-  served ??= OnnxDetector.load({ threads: config.onnxThreads });
-  served.catch(() => (served = null));
-  return served;
-}
 
 /** P(|error| ≤ 10 SoC points) under SORC's Gaussian: the confidence of a reconstructed point. */
 export function sorcConfidenceOf(sigma: number): number {

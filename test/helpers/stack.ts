@@ -13,8 +13,9 @@ import { migrate, openOrm, type Orm } from '../../db/orm';
 import { listen } from '../../api/server';
 import { syncBaseModels } from '../../domain/models/registry';
 import { committedBaseModels } from '../../models/serving/registry';
-import { ALL_SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { createWorker } from '../../worker/worker';
+import { ServedDetectorRegistry } from '../../models/serving/detector-registry';
 import { scratchDatabase, startEmbeddedPostgres, type RunningPostgres } from '../../stack/postgres';
 import { DEV_SERVER_DYNAMIC_CONFIG } from '../../stack/temporal-server';
 import { freePort } from './ports';
@@ -26,6 +27,8 @@ export interface TestStack {
   env: TestWorkflowEnvironment;
   taskQueue: string;
   worker: Worker;
+  /** The worker's detector registry (for tests that call domain functions directly). */
+  detectors: ServedDetectorRegistry;
   /** Lines the API logged, parsed (for log-format tests). */
   logLines: Record<string, unknown>[];
 }
@@ -75,7 +78,13 @@ export async function startTestStack(): Promise<TestStack> {
   stoppers.push(() => env.teardown());
 
   const taskQueue = `evni-test-${process.pid}`;
-  const worker = await createWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, deps: { orm } });
+  const detectors = new ServedDetectorRegistry({ threads: config.onnxThreads });
+  const worker = await createWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    deps: { orm, detectors, temporal: env.client, config: { taskQueue } },
+  });
   const running = worker.run();
   stoppers.push(async () => {
     worker.shutdown();
@@ -91,7 +100,7 @@ export async function startTestStack(): Promise<TestStack> {
   const { server, url } = await listen({ orm, temporal: env.client, config: testConfig, logger }, 0, '127.0.0.1');
   stoppers.push(() => closeServer(server));
 
-  current = { apiUrl: url, databaseUrl, orm, env, taskQueue, worker, logLines };
+  current = { apiUrl: url, databaseUrl, orm, env, taskQueue, worker, detectors, logLines };
   return current;
 }
 

@@ -13,7 +13,9 @@ import { analyseMany } from '../../domain/analysis/analyse';
 import { prepare, type PreparedSession } from '../../models/training/corpus';
 import { storedValues } from '../../models/training/export-dataset';
 import { extractFeatures, FEATURE_COUNT, FEATURE_VERSION, type FeatureMatrix } from '../../models/serving/features';
-import { ARTIFACTS_DIR, OnnxDetector, readCards, servedDetector } from '../../models/serving/onnx-detector';
+import { ARTIFACTS_DIR, OnnxDetector, readCards } from '../../models/serving/onnx-detector';
+import { ServedDetectorRegistry } from '../../models/serving/detector-registry';
+import { config } from '../../config';
 import { baseModels } from '../../models/serving/registry';
 
 interface Fixture {
@@ -148,7 +150,7 @@ describe('ONNX parity (onnxruntime-node vs the exporter)', function () {
   });
 
   it('analyses sessions together as it does alone, with a SoC overlay only for sessions without SoC', async function () {
-    const detector = await servedDetector();
+    const detector = await new ServedDetectorRegistry({ threads: config.onnxThreads }).forTenant('any tenant');
     const inputs = fixtures.map(({ s }) => ({ values: storedValues(s.sim), metadata: s.metadata }));
     const together = await analyseMany(inputs, detector);
     for (const [i, { fx, s }] of fixtures.entries()) {

@@ -1,19 +1,7 @@
 // One workflow per batch: chunks of staged sessions processed by activities with bounded
 // parallelism. The input carries ids and counts only; sessions stay in PostgreSQL.
 import { ApplicationFailure, continueAsNew, proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import type { BatchActivities } from '../activities/batches';
-
-export interface BatchInput {
-  tenantId: string;
-  batchId: string;
-  totalSessions: number;
-  chunkSize: number;
-  parallelism: number;
-  /** Chunks below this index were completed by earlier runs (continue-as-new). */
-  nextChunk?: number;
-  /** Chunks per workflow run before continuing as new (keeps each run's history small). */
-  chunksPerRun?: number;
-}
+import type { BatchActivities, BatchInput } from './contract';
 
 const chunkOptions: ActivityOptions = {
   startToCloseTimeout: '10 minutes',

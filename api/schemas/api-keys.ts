@@ -1,0 +1,77 @@
+// API key request and response schemas, and the presenters of stored keys.
+import type { ApiKey } from '../../entities';
+import type { IssuedKey } from '../../domain/api-keys';
+import { iso, isoDateTime } from './common';
+import { z } from '../zod';
+
+export const ApiKeyItem = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    tenantId: z.string(),
+    role: z.enum(['admin', 'member']),
+    prefix: z.string().openapi({ description: 'First characters of the key, to tell keys apart' }),
+    createdAt: z.string(),
+    expiresAt: z.string().nullable(),
+    lastUsedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
+  .openapi('ApiKey');
+
+export const ApiKeyList = z.object({ items: z.array(ApiKeyItem) }).openapi('ApiKeyList');
+
+export const CreateApiKey = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(2000).default(''),
+    role: z.enum(['admin', 'member']).default('member'),
+    expiresAt: isoDateTime
+      .nullable()
+      .optional()
+      .refine((v) => !v || new Date(v) > new Date(), 'expiresAt must be in the future')
+      .openapi({ description: 'Optional expiry (ISO 8601); the key is rejected from then on' }),
+  })
+  .openapi('ApiKeyCreateRequest');
+
+export const CreatedApiKey = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    key: z.string().openapi({ description: 'The full key. Shown only in this response: store it now.' }),
+    tenantId: z.string(),
+    role: z.enum(['admin', 'member']),
+    expiresAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi('ApiKeyCreated');
+
+export const KeyIdParams = z.object({ key_id: z.string() });
+
+export function presentApiKey(k: ApiKey): z.infer<typeof ApiKeyItem> {
+  return {
+    id: k.id,
+    name: k.name,
+    description: k.description,
+    tenantId: k.tenant.id,
+    role: k.role,
+    prefix: k.prefix,
+    createdAt: iso(k.createdAt)!,
+    expiresAt: iso(k.expiresAt),
+    lastUsedAt: iso(k.lastUsedAt),
+    revokedAt: iso(k.revokedAt),
+  };
+}
+
+/** A key just issued: the only response that holds the key itself. */
+export function presentIssuedApiKey({ apiKey, key }: IssuedKey): z.infer<typeof CreatedApiKey> {
+  return {
+    id: apiKey.id,
+    name: apiKey.name,
+    key,
+    tenantId: apiKey.tenant.id,
+    role: apiKey.role,
+    expiresAt: iso(apiKey.expiresAt),
+    createdAt: iso(apiKey.createdAt)!,
+  };
+}

@@ -1,0 +1,51 @@
+// A batch's progress and the sessions it has processed so far, for GET /v1/sessions/batch/{batch_id}.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Batch, BatchItem, type BatchStatus } from '../../entities';
+import type { SessionView } from '../../workflows/session/contract';
+import { notFound } from '../errors';
+import { isUuid } from '../ids';
+import { sessionViews } from '../sessions/views';
+
+export interface BatchSessionResult {
+  session: SessionView;
+  /** The item's own message (why it failed), if any. */
+  message: string | null;
+}
+
+export interface BatchStatusView {
+  id: string;
+  status: BatchStatus;
+  totalSessions: number;
+  processedSessions: number;
+  failedSessions: number;
+  createdAt: Date;
+  completedAt: Date | null;
+  /** The page's processed sessions, in submission order. */
+  results: BatchSessionResult[];
+}
+
+/** The tenant's batch with one page of its processed sessions; `not_found` for another tenant's. */
+export async function batchStatus(em: EntityManager, tenantId: string, batchId: string, page: { page: number; pageSize: number }): Promise<BatchStatusView> {
+  const batch = isUuid(batchId) ? await em.findOne(Batch, { id: batchId, tenant: tenantId }) : null;
+  if (!batch) throw notFound('Batch');
+  const items = await em.find(
+    BatchItem,
+    { batch, state: { $ne: 'pending' } },
+    { orderBy: { idx: 'asc' }, limit: page.pageSize, offset: (page.page - 1) * page.pageSize },
+  );
+  const views = await sessionViews(em, tenantId, items.flatMap((i) => (i.sessionDbId ? [i.sessionDbId] : [])));
+  const results = items.flatMap((i) => {
+    const session = i.sessionDbId ? views.get(i.sessionDbId) : undefined;
+    return session ? [{ session, message: i.message }] : [];
+  });
+  return {
+    id: batch.id,
+    status: batch.status,
+    totalSessions: batch.totalSessions,
+    processedSessions: batch.processedSessions,
+    failedSessions: batch.failedSessions,
+    createdAt: batch.createdAt,
+    completedAt: batch.completedAt,
+    results,
+  };
+}
