@@ -1,6 +1,13 @@
 // Determinism guard: histories of the session actor recorded with earlier code are replayed
 // against the current workflow code. A change that would break running workflows fails here.
-// Re-record (only for an intended, versioned change): RECORD_HISTORIES=1 npm test
+// Record new ones (never over old ones): RECORD_HISTORIES=1 npm test
+// Committed histories (every .json of test/histories/ is replayed):
+// - session-actor-lifecycle.json: recorded over HTTP before the `session-actor-quiet-deadline` patch;
+//   the only history of the actor's old branch, so keep it;
+// - session-actor-http.json: the same HTTP scenario with the current code (recorded here);
+// - session-actor-quiet-deadline.json: the actor's patched branch (writes, a moved deadline, refresh,
+//   close), recorded by test/workflows/session-actor.test.ts with mocked activities;
+// - batch-workflow.json: the batch workflow (3 lanes, 10 chunks), recorded by test/workflows/batch.test.ts.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,7 +45,7 @@ describe('session actor replay', function () {
 
   it('replays a history made by the current code', async () => {
     const { workflowId, json } = await recordScenario();
-    if (process.env.RECORD_HISTORIES === '1') fs.writeFileSync(path.join(DIR, 'session-actor-lifecycle.json'), json);
+    if (process.env.RECORD_HISTORIES === '1') fs.writeFileSync(path.join(DIR, 'session-actor-http.json'), json);
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, historyFromJSON(JSON.parse(json)), workflowId);
   });
 
@@ -50,5 +57,22 @@ describe('session actor replay', function () {
     for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
       assert.equal(result.error, undefined, `${result.workflowId}: ${result.error?.message}`);
     }
+  });
+
+  it('the committed histories cover both branches of the session-actor-quiet-deadline patch', () => {
+    const branches = { old: [] as string[], patched: [] as string[] };
+    for (const f of fs.readdirSync(DIR).filter((f) => f.endsWith('.json'))) {
+      const events: any[] = JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')).events;
+      if (events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name !== 'sessionActor') continue;
+      const patched = events.some((e) =>
+        (e.markerRecordedEventAttributes?.markerName === 'core_patch' &&
+          Object.values<any>(e.markerRecordedEventAttributes.details ?? {}).some((d) =>
+            d.payloads?.some((p: { data: string }) => JSON.parse(Buffer.from(p.data, 'base64').toString('utf8')).id === 'session-actor-quiet-deadline'),
+          )),
+      );
+      (patched ? branches.patched : branches.old).push(f);
+    }
+    assert.ok(branches.old.length > 0, `a history of the pre-patch branch (session-actor-lifecycle.json) is committed: ${JSON.stringify(branches)}`);
+    assert.ok(branches.patched.length > 0, `a history of the patched branch is committed: ${JSON.stringify(branches)}`);
   });
 });

@@ -37,6 +37,10 @@ async function write(input: HandlerInput<unknown, unknown, unknown, Auth>, kind:
   return { status: created ? 201 : 200, body: presentSession(session) };
 }
 
+const unavailableError = {
+  503: { description: 'The workflow engine is unavailable; the write was withdrawn and nothing was stored. Retry after the Retry-After seconds.', schema: ErrorSchema },
+};
+
 const sessionErrors = {
   404: { description: 'No such session for this tenant', schema: ErrorSchema },
 };
@@ -62,11 +66,12 @@ export const sessionRoutes = [
     summary: 'Create a session (or upsert it)',
     description:
       'Find-or-create by sessionId: 201 when created, 200 when it existed (its meter values are then replaced by the ones sent, if any). ' +
-      'With at least 3 meter values the analysis runs and its verdict is in the response.',
+      'An optional field sent as null clears the stored value; a field left out keeps it. A chargingStationId other than the ' +
+      "session's moves the session to that station. With at least 3 meter values the analysis runs and its verdict is in the response.",
     tags: ['Sessions'],
     access: 'member',
     body: SessionCreate,
-    responses: { 200: { description: 'Existed; updated', schema: SessionOut }, 201: { description: 'Created', schema: SessionOut } },
+    responses: { 200: { description: 'Existed; updated', schema: SessionOut }, 201: { description: 'Created', schema: SessionOut }, ...unavailableError },
     handler: async (input) => {
       const { sessionId, ...body } = input.body;
       return write(input, 'create', sessionId, body);
@@ -103,7 +108,7 @@ export const sessionRoutes = [
     access: 'member',
     params: SessionIdParams,
     body: SessionReplace,
-    responses: { 200: { description: 'Replaced', schema: SessionOut }, ...sessionErrors },
+    responses: { 200: { description: 'Replaced', schema: SessionOut }, ...sessionErrors, ...unavailableError },
     handler: async (input) => write(input, 'replace', input.params.session_id, input.body),
   }),
   defineRoute({
@@ -117,7 +122,7 @@ export const sessionRoutes = [
     access: 'member',
     params: SessionIdParams,
     body: SessionAppend,
-    responses: { 200: { description: 'Appended', schema: SessionOut }, ...sessionErrors },
+    responses: { 200: { description: 'Appended', schema: SessionOut }, ...sessionErrors, ...unavailableError },
     handler: async (input) => {
       const { meterValues, ...rest } = input.body;
       const changesSomething = meterValues.length > 0 || Object.values(rest).some((v) => v !== undefined);

@@ -6,7 +6,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { validateMeterValues } from '../analysis/validate';
-import { busy, conflict, DomainError, invalidAt, type FieldError } from '../errors';
+import { busy, conflict, DomainError, invalidAt, unavailable, type FieldError } from '../errors';
 import type { SessionCreateInput } from '../sessions/types';
 import { BatchBodySplitter, JsonShapeError } from './json-stream';
 import { parseSessionText } from './session-text';
@@ -77,7 +77,7 @@ export async function submitBatch(em: EntityManager, input: SubmitBatchInput): P
       // A start can fail after the server accepted it: if a chunk already took sessions, the
       // batch is running and is answered as usual; otherwise it is removed.
       const running = staged.kind === 'created' && !(await discardBatch(em, input.tenantId, staged.batchId));
-      if (!running) throw new DomainError('unavailable', `Could not start the batch: ${(err as Error).message}`);
+      if (!running) throw unavailable(`Could not start the batch: ${(err as Error).message}`);
       startError = (err as Error).message;
     }
   }
