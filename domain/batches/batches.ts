@@ -106,7 +106,7 @@ export async function finishBatch(em: EntityManager, tenantId: string, batchId: 
     if (status === 'failed') {
       // Items no chunk got to will never be processed: they fail with the batch and their staged
       // readings go. A chunk still running for them (its lane was not cancelled) finds none pending.
-      unprocessed = await lockUnprocessedItems(tem, batchId);
+      unprocessed = await lockUnprocessedItems(tem, tenantId, batchId);
       await sql(tem, `update batch_items set state = 'failed', message = 'Not processed: the batch failed first.', processed_at = now(), session_json = null where batch_id = ? and tenant_id = ? and state = 'pending'`, [batchId, tenantId]);
     }
     await sql(tem, `update batches set status = ?, failed_sessions = failed_sessions + ?, completed_at = coalesce(completed_at, now()) where id = ? and tenant_id = ?`, [

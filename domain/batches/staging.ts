@@ -39,8 +39,8 @@ export async function createBatch(tem: EntityManager, tenantId: string, idempote
   return batch.id as string;
 }
 
-export async function completeStaging(tem: EntityManager, batchId: string, totals: { sessions: number; readings: number; requestHash: string }): Promise<void> {
-  await sql(tem, 'update batches set total_sessions = ?, total_readings = ?, request_hash = ? where id = ?', [totals.sessions, totals.readings, totals.requestHash, batchId]);
+export async function completeStaging(tem: EntityManager, tenantId: string, batchId: string, totals: { sessions: number; readings: number; requestHash: string }): Promise<void> {
+  await sql(tem, 'update batches set total_sessions = ?, total_readings = ?, request_hash = ? where id = ? and tenant_id = ?', [totals.sessions, totals.readings, totals.requestHash, batchId, tenantId]);
 }
 
 const ITEM_COLUMNS =
@@ -142,7 +142,7 @@ export async function stageBatch(
     const stager = new BatchStager(tem, input.tenantId, batchId);
     for (const [i, s] of input.sessions.entries()) if (stager.add(i, s, Buffer.from(JSON.stringify(s)))) await stager.flush();
     await stager.finish();
-    await completeStaging(tem, batchId, { sessions: stager.sessions, readings: stager.totalReadings, requestHash: input.requestHash });
+    await completeStaging(tem, input.tenantId, batchId, { sessions: stager.sessions, readings: stager.totalReadings, requestHash: input.requestHash });
     return { kind: 'created' as const, batchId, totalSessions: stager.sessions, status: 'pending' };
   });
 }
@@ -153,7 +153,7 @@ export async function stageBatch(
  */
 export async function discardBatch(em: EntityManager, tenantId: string, batchId: string): Promise<boolean> {
   return em.transactional(async (tem) => {
-    await lockUnprocessedItems(tem, batchId);
+    await lockUnprocessedItems(tem, tenantId, batchId);
     const gone = await sql(tem, `delete from batches where id = ? and tenant_id = ? and status = 'pending' returning id`, [batchId, tenantId]);
     return gone.length > 0;
   });
@@ -163,6 +163,6 @@ export async function discardBatch(em: EntityManager, tenantId: string, batchId:
  * Locks the items no chunk has processed yet and returns how many there are. A chunk holds its
  * items' locks until it commits, so this waits for chunks in flight and then sees what they did.
  */
-export async function lockUnprocessedItems(tem: EntityManager, batchId: string): Promise<number> {
-  return (await sql(tem, `select idx from batch_items where batch_id = ? and state = 'pending' for update`, [batchId])).length;
+export async function lockUnprocessedItems(tem: EntityManager, tenantId: string, batchId: string): Promise<number> {
+  return (await sql(tem, `select idx from batch_items where batch_id = ? and tenant_id = ? and state = 'pending' for update`, [batchId, tenantId])).length;
 }

@@ -270,7 +270,7 @@ async function stageStream(tem: EntityManager, input: SubmitBatchInput): Promise
     await stager.abort();
     throw err;
   }
-  await completeStaging(tem, batchId, { sessions: stager.sessions, readings: stager.totalReadings, requestHash: hash.digest('hex') });
+  await completeStaging(tem, input.tenantId, batchId, { sessions: stager.sessions, readings: stager.totalReadings, requestHash: hash.digest('hex') });
   const r = Math.round;
   return {
     result: { kind: 'created', batchId, totalSessions: stager.sessions, status: 'pending' },
