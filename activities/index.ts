@@ -1,7 +1,6 @@
 // Every activity the worker runs, built from the dependencies the worker hands in (no module
 // globals): activities stay thin over domain modules and tests can pass their own.
 import type { Client } from '@temporalio/client';
-import type { Config } from '../config';
 import type { Orm } from '../db/orm';
 import type { DetectorRegistry } from '../domain/analysis/types';
 import { createBatchActivities } from './batches';
@@ -13,7 +12,6 @@ export interface ActivityDeps {
   detectors: DetectorRegistry;
   /** To tell session actors about sessions that batches rewrote. */
   temporal: Client;
-  config: Pick<Config, 'taskQueue'>;
 }
 
 export function createActivities(deps: ActivityDeps) {

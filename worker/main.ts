@@ -20,7 +20,7 @@ async function main() {
   // Load the ONNX models while the worker starts, not on the first session a client is waiting for.
   await detectors.served();
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
-  const worker = await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, deps: { orm, detectors, temporal, config } });
+  const worker = await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, deps: { orm, detectors, temporal } });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => worker.shutdown());
   log.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker running');
   await worker.run();

@@ -8,8 +8,8 @@ import { sql } from '../../db/sql';
 import type { ChunkResult } from '../../workflows/batch/contract';
 import type { BatchDetector } from '../analysis/types';
 import { analyseAndStore } from '../sessions/analysis';
-import { applySessionChanges, ensureStations, type SessionFields } from '../sessions/apply';
-import { PRESENT_FIELD_BITS } from '../sessions/types';
+import { applySessionChanges, ensureStations } from '../sessions/apply';
+import { PRESENT_FIELD_BITS, type SessionFields } from '../sessions/types';
 import { stagedMeterValues } from './session-text';
 import { lockUnprocessedItems } from './staging';
 

@@ -12,16 +12,7 @@ import { copyBinary, pgArray, sql, type Row } from '../../db/sql';
 import { CopyBinaryWriter, uuidField } from '../../db/copy-binary';
 import { timestampMicros } from '../analysis/validate';
 import type { RawMeterValue, StoredMeterValue } from '../analysis/types';
-import { PRESENT_FIELD_BITS, type ClientSessionStatus } from './types';
-
-/** The optional fields a write may set; absent keys (or undefined) keep the stored value. */
-export interface SessionFields {
-  connectorId?: string | null;
-  evseId?: string | null;
-  metadata?: Record<string, unknown> | null;
-  status?: ClientSessionStatus | null;
-  stopReason?: string | null;
-}
+import { PRESENT_FIELD_BITS, presentFieldsMask, type SessionFields } from './types';
 
 export interface SessionChange {
   sessionDbId: string;
@@ -56,15 +47,6 @@ export async function ensureStations(em: EntityManager, tenantId: string, statio
   );
 }
 
-const FIELD_SETTERS = Object.entries(PRESENT_FIELD_BITS) as [keyof SessionFields, number][];
-
-/** The PRESENT_FIELD_BITS of the fields a write sets. */
-export function fieldMask(fields: SessionFields): number {
-  let mask = 0;
-  for (const [field, bit] of FIELD_SETTERS) if (fields[field] !== undefined) mask |= bit;
-  return mask;
-}
-
 /**
  * Applies writes to existing session rows, inside the caller's transaction (which should hold the
  * sessions' row locks): fields, station, connector, counters and readings. Sessions are updated
@@ -81,7 +63,7 @@ export async function applySessionChanges(em: EntityManager, tenantId: string, c
     return {
       id: c.sessionDbId,
       station: c.stationId ?? null,
-      mask: fieldMask(f),
+      mask: presentFieldsMask(f),
       connector_id: f.connectorId ?? null,
       evse_id: f.evseId ?? null,
       metadata: f.metadata ?? null,

@@ -1,20 +1,25 @@
 // What the domain takes as a session write. The API's request schemas read into these types (their
 // inferred types are assignable to them), so the domain never sees a cast request body.
+import type { ClientStatus } from '../../entities';
 import type { RawMeterValue } from '../analysis/types';
 
 /** The session status a client may send. */
-export type ClientSessionStatus = 'active' | 'pending' | 'completed' | 'invalid';
+export type ClientSessionStatus = ClientStatus;
 
-/** A session as a create request (POST /v1/sessions, or one session of a batch) carries it, validated. */
-export interface SessionCreateInput {
-  sessionId: string;
-  chargingStationId: string;
+/** The optional fields a write may set: null clears the stored value, absent (or undefined) keeps it. */
+export interface SessionFields {
   connectorId?: string | null;
   evseId?: string | null;
-  meterValues: RawMeterValue[];
   metadata?: Record<string, unknown> | null;
   status?: ClientSessionStatus | null;
   stopReason?: string | null;
+}
+
+/** A session as a create request (POST /v1/sessions, or one session of a batch) carries it, validated. */
+export interface SessionCreateInput extends SessionFields {
+  sessionId: string;
+  chargingStationId: string;
+  meterValues: RawMeterValue[];
 }
 
 /**

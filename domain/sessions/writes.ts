@@ -13,7 +13,8 @@ import type { BatchDetector, RawMeterValue } from '../analysis/types';
 import { validateMeterValues } from '../analysis/validate';
 import { invalid, notFound, unavailable } from '../errors';
 import { analyseAndStore } from './analysis';
-import { applySessionChanges, type SessionFields } from './apply';
+import { applySessionChanges } from './apply';
+import type { SessionFields } from './types';
 import { sessionMetadata, sessionViews } from './views';
 
 /** A write as the API validated it: the readings and the optional fields the client sent. */

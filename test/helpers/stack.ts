@@ -83,7 +83,7 @@ export async function startTestStack(): Promise<TestStack> {
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
-    deps: { orm, detectors, temporal: env.client, config: { taskQueue } },
+    deps: { orm, detectors, temporal: env.client },
   });
   const running = worker.run();
   stoppers.push(async () => {
