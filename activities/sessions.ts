@@ -2,7 +2,7 @@
 // They run as local activities (in the worker that runs the actor, no task-queue round trip): a
 // write is a few milliseconds of database work and the client is waiting for its answer.
 import { Context } from '@temporalio/activity';
-import { sessionViews } from '../domain/sessions/views';
+import { sessionView } from '../domain/sessions/views';
 import { applyStagedWrite } from '../domain/sessions/writes';
 import type { SessionActivities } from '../workflows/session/contract';
 import type { ActivityDeps } from '.';
@@ -16,13 +16,13 @@ export function createSessionActivities(deps: Pick<ActivityDeps, 'orm' | 'detect
       const { outcome, view } = await deps.orm.em.fork().transactional(async (em) => {
         const outcome = await applyStagedWrite(em, tenantId, writeId, detector);
         if (outcome === 'gone') return { outcome, view: null };
-        return { outcome, view: (await sessionViews(em, tenantId, [sessionDbId], false)).get(sessionDbId) ?? null };
+        return { outcome, view: await sessionView(em, tenantId, sessionDbId, false) };
       });
       Context.current().log.info('session write', { writeId, outcome, status: view?.status, isAnomaly: view?.isAnomaly });
       return view;
     },
     async readSessionView({ tenantId, sessionDbId }) {
-      return (await sessionViews(deps.orm.em.fork(), tenantId, [sessionDbId], false)).get(sessionDbId) ?? null;
+      return sessionView(deps.orm.em.fork(), tenantId, sessionDbId, false);
     },
   };
 }

@@ -16,7 +16,6 @@ export class HttpError extends Error {
   }
 }
 
-export const notFound = (what: string) => new HttpError(404, `${what} not found`);
 export const unprocessable = (detail: string, errors?: FieldError[]) => new HttpError(422, detail, errors);
 
 const STATUS_OF: Record<DomainErrorKind, number> = {

@@ -49,7 +49,7 @@ export const batchRoutes = [
         description: 'Too many batch submits are uploading at once, for this tenant or in all (EVNI_MAX_CONCURRENT_BATCH_SUBMITS_PER_TENANT, EVNI_MAX_CONCURRENT_BATCH_SUBMITS); retry after the Retry-After seconds',
         schema: ErrorSchema,
       },
-      503: { description: 'The workflow engine is unavailable; nothing was stored', schema: ErrorSchema },
+      503: { description: 'The workflow engine is unavailable; nothing was stored. Retry after the Retry-After seconds.', schema: ErrorSchema },
     },
     handler: async ({ em, auth, deps, headers, bodyStream, log }) => {
       const keyHeader = headers['idempotency-key'];

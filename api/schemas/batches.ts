@@ -1,5 +1,4 @@
 import { config } from '../../config';
-import type { RawMeterValue } from '../../domain/analysis/types';
 import type { BatchStatusView } from '../../domain/batches/status';
 import type { FieldError } from '../../domain/errors';
 import type { SessionCreateInput } from '../../domain/sessions/types';
@@ -23,7 +22,6 @@ export const BatchSessionItem = z.preprocess(
 ({}) as z.infer<typeof BatchSessionItem> satisfies SessionCreateInput;
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const readingsPass = (v: unknown): v is RawMeterValue[] => meterValuesPass(v);
 
 /**
  * One session of a batch body (parsed JSON) as BatchSessionItem reads it, or the schema's errors
@@ -31,7 +29,7 @@ const readingsPass = (v: unknown): v is RawMeterValue[] => meterValuesPass(v);
  * schema again: only the session's other fields are.
  */
 export function readBatchSession(value: unknown): { session: SessionCreateInput } | { errors: FieldError[] } {
-  if (isObject(value) && readingsPass(value.meterValues)) {
+  if (isObject(value) && meterValuesPass(value.meterValues)) {
     const rest = BatchSessionItem.safeParse({ ...value, meterValues: [] });
     if (rest.success) return { session: { ...rest.data, meterValues: value.meterValues } };
   }

@@ -3,7 +3,7 @@
 import type { ChargingSession, MeterValue } from '../../entities';
 import type { SessionView } from '../../workflows/session/contract';
 import { config } from '../../config';
-import { ANOMALY_CATEGORIES } from '../../domain/analysis/types';
+import { ANOMALY_CATEGORIES, type RawMeterValue } from '../../domain/analysis/types';
 import { iso, isoDateTime, PaginationQuery, queryBoolean } from './common';
 import { z } from '../zod';
 
@@ -39,7 +39,7 @@ const optionalText = (v: unknown, max: number) => v === undefined || v === null 
  * 30 µs per 96-reading session). Callers run the schema when this says no, for its messages; a
  * test holds the two in agreement on random readings.
  */
-export function meterValuesPass(values: unknown): boolean {
+export function meterValuesPass(values: unknown): values is RawMeterValue[] {
   if (!Array.isArray(values) || values.length > config.maxReadingsPerRequest) return false;
   for (const m of values as Record<string, unknown>[]) {
     if (m === null || typeof m !== 'object' || Array.isArray(m)) return false;

@@ -62,9 +62,7 @@ export async function processChunk(
       [batchId, tenantId, from, to],
     );
     const idOf = new Map(sessions.map((r) => [r.session_id as string, r.id as string]));
-    const order = items.map((_, i) => i).sort((a, b) => (items[a].session_id < items[b].session_id ? -1 : 1));
-    const changes = order.map((i) => {
-      const it = items[i];
+    const changes = items.map((it) => {
       const sessionDbId = idOf.get(it.session_id)!;
       const fresh = sessionDbId === it.staged_id;
       const readings = it.session_json == null ? [] : stagedMeterValues(it.session_json);
@@ -74,10 +72,9 @@ export async function processChunk(
     const applied = await applySessionChanges(tem, tenantId, changes);
     const t1 = performance.now();
     const { verdicts, analyseMs } = await analyseAndStore(tem, tenantId, detector, applied.map((a, k) => ({ ...a, fresh: changes[k].fresh })));
-    const t2 = performance.now();
 
-    const states = order.map((i, k) => ({
-      idx: items[i].idx as number,
+    const states = items.map((it, k) => ({
+      idx: it.idx as number,
       state: verdicts[k].status === 'failed' ? 'failed' : 'done',
       message: verdicts[k].status === 'failed' ? verdicts[k].message : null,
       session_db_id: changes[k].sessionDbId,
@@ -94,8 +91,8 @@ export async function processChunk(
               processed_sessions = processed_sessions + ?, failed_sessions = failed_sessions + ? where id = ? and tenant_id = ?`,
       [states.length - failed, failed, batchId, tenantId],
     );
-    const timings = { writeMs: Math.round(t1 - t0), analyseMs: Math.round(analyseMs), verdictMs: Math.round(t2 - t1 - analyseMs + (performance.now() - t2)) };
-    const rewritten = order.filter((_, k) => !changes[k].fresh).map((i) => items[i].session_id as string);
+    const timings = { writeMs: Math.round(t1 - t0), analyseMs: Math.round(analyseMs), verdictMs: Math.round(performance.now() - t1 - analyseMs) };
+    const rewritten = items.filter((_, k) => !changes[k].fresh).map((it) => it.session_id as string);
     return { result: { processed: states.length - failed, failed, skipped: to - from - items.length, timings }, rewritten };
   });
 }

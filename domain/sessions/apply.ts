@@ -48,9 +48,9 @@ export async function ensureStations(em: EntityManager, tenantId: string, statio
 }
 
 /**
- * Applies writes to existing session rows, inside the caller's transaction (which should hold the
- * sessions' row locks): fields, station, connector, counters and readings. Sessions are updated
- * in the order given; callers that lock many pass them in session-id order.
+ * Applies writes to existing session rows, inside the caller's transaction, which holds the
+ * sessions' row locks (a chunk takes them in session-id order): fields, station, connector,
+ * counters and readings.
  */
 export async function applySessionChanges(em: EntityManager, tenantId: string, changes: SessionChange[]): Promise<AppliedChange[]> {
   if (changes.length === 0) return [];

@@ -5,7 +5,7 @@ import { ChargingSession, MeterValue } from '../../entities';
 import type { SessionView } from '../../workflows/session/contract';
 import type { DataQuality, SocPoints } from '../analysis/types';
 import { notFound } from '../errors';
-import { sessionViews } from './views';
+import { sessionView } from './views';
 
 export interface SessionListFilter {
   chargingStationId?: string;
@@ -56,7 +56,7 @@ export async function sessionDetail(em: EntityManager, tenantId: string, session
   // The overlay is lazy: lists never load it.
   const session = await em.findOne(ChargingSession, { sessionId, tenant: tenantId }, { populate: ['reconstructedSoc'] });
   if (!session) throw notFound('Session');
-  const view = (await sessionViews(em, tenantId, [session.id])).get(session.id)!;
+  const view = (await sessionView(em, tenantId, session.id))!;
   const meterValues = await em.find(MeterValue, { session }, { orderBy: { timestamp: 'asc', seq: 'asc' } });
   return { view, meterValues, reconstructedSoc: session.reconstructedSoc, sorcConfidence: session.sorcConfidence, dataQuality: session.quality };
 }

@@ -54,6 +54,11 @@ export async function sessionViews(em: EntityManager, tenantId: string, sessionD
   return new Map(rows.map((r) => [r.id as string, viewOf(r, withMetadata)]));
 }
 
+/** One session by database id (null if the tenant has none such); see `sessionViews` for `withMetadata`. */
+export async function sessionView(em: EntityManager, tenantId: string, sessionDbId: string, withMetadata = true): Promise<SessionView | null> {
+  return (await sessionViews(em, tenantId, [sessionDbId], withMetadata)).get(sessionDbId) ?? null;
+}
+
 /** One session of the tenant by the client's session id, with its database id; not_found if there is none. */
 export async function sessionViewOf(em: EntityManager, tenantId: string, sessionId: string): Promise<{ sessionDbId: string; view: SessionView }> {
   const [row] = await selectViews(em, tenantId, 's.session_id = ?', sessionId, true);

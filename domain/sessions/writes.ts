@@ -15,7 +15,7 @@ import { invalid, notFound, unavailable } from '../errors';
 import { analyseAndStore } from './analysis';
 import { applySessionChanges } from './apply';
 import type { SessionFields } from './types';
-import { sessionMetadata, sessionViews } from './views';
+import { sessionMetadata, sessionView } from './views';
 
 /** A write as the API validated it: the readings and the optional fields the client sent. */
 export interface SessionWriteInput extends SessionFields {
@@ -209,7 +209,7 @@ export async function writeSession(
     // Applied after all (the engine answered too late): the stored session is the answer.
     session = null;
   }
-  session ??= (await sessionViews(ctx.em, ctx.tenantId, [staged.sessionDbId])).get(staged.sessionDbId) ?? null;
+  session ??= await sessionView(ctx.em, ctx.tenantId, staged.sessionDbId);
   if (!session) throw notFound('Session');
   if (session.metadata === undefined) session.metadata = await sessionMetadata(ctx.em, ctx.tenantId, staged.sessionDbId);
   return { created: staged.created, session, timings: { stageMs: t1 - t0, actorMs: performance.now() - t1 } };
