@@ -103,7 +103,7 @@ export const sessionRoutes = [
     method: 'put',
     path: '/v1/sessions/{session_id}',
     summary: 'Replace a session\'s meter values',
-    description: 'Deletes the stored meter values and stores these (at least one). The analysis runs again.',
+    description: 'Deletes the stored meter values and stores these (at least one). An optional field sent as null clears the stored value; one left out keeps it. The analysis runs again.',
     tags: ['Sessions'],
     access: 'member',
     params: SessionIdParams,
@@ -117,6 +117,7 @@ export const sessionRoutes = [
     summary: 'Append meter values',
     description:
       'Appends readings (incremental push). Concurrent appends to one session are applied one at a time; none is lost. ' +
+      'An optional field sent as null clears the stored value; one left out keeps it. ' +
       'An empty list with no other field returns the current state.',
     tags: ['Sessions'],
     access: 'member',
