@@ -1,6 +1,7 @@
 // The analysis pipeline: stored meter values → normalised series → 6-hour window → detector →
 // session verdict. Pure: the caller loads readings and stores the result.
 import { densityFactor, PhysicsDetector } from './physics-detector';
+import { withinHardEdges } from './hard-edges';
 import { normalise } from './normalise';
 import type { AnalysisResult, Anomaly, AnalysisWindow, BatchDetector, DataQuality, Detector, DetectorInput, DetectorOutput, StoredMeterValue } from './types';
 import { isoUtc, medianStepMs, timeRangeOf, analysisWindow } from './window';
@@ -47,9 +48,14 @@ function prepare(values: StoredMeterValue[]): Prepared {
 }
 
 /** The verdict of a prepared session from its detector's output. */
-function finish(p: Extract<Prepared, { ready: true }>, out: DetectorOutput, detector: { name: string; version: string }): AnalysisResult {
+function finish(
+  p: Extract<Prepared, { ready: true }>,
+  out: DetectorOutput,
+  detector: { name: string; version: string },
+  metadata: Record<string, unknown> | null | undefined,
+): AnalysisResult {
   const w = p.window;
-  const anomalies = tidy(out.anomalies, w);
+  const anomalies = tidy(withinHardEdges(w, metadata, out.anomalies), w);
   const isAnomaly = anomalies.length > 0;
   const result: AnalysisResult = {
     status: 'active',
@@ -73,7 +79,7 @@ export function analyse(values: StoredMeterValue[], opts: AnalyseOptions = {}): 
   const p = prepare(values);
   if (!p.ready) return p.result;
   const detector = opts.detector ?? physics;
-  return finish(p, { anomalies: detector.detect({ window: p.window, metadata: opts.metadata ?? null }) }, detector);
+  return finish(p, { anomalies: detector.detect({ window: p.window, metadata: opts.metadata ?? null }) }, detector, opts.metadata);
 }
 
 export interface SessionInput {
@@ -109,7 +115,7 @@ export async function analyseMany(sessions: SessionInput[], detector: BatchDetec
   ready.forEach((r, k) => {
     const out = outs[k];
     try {
-      results[r.i] = out instanceof Error ? out : finish(r.p, out, detector);
+      results[r.i] = out instanceof Error ? out : finish(r.p, out, detector, r.input.metadata);
     } catch (err) {
       results[r.i] = asError(err);
     }

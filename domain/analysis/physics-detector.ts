@@ -8,6 +8,8 @@ import { bucketOf, medianStepMs, timeRangeOf } from './window';
 
 const H = 3_600_000;
 const MIN = 60_000;
+/** The analysis window's length: a truncated session spans at least this. */
+const WINDOW_SPAN_MS = 6 * H;
 
 // Defaults from anomaly-categories.md.
 const CHARGING_KW = 0.5;
@@ -26,9 +28,19 @@ const MISMATCH_ABS_KW = 1;
 const MISMATCH_REL = 0.25;
 const SOC_FALL_POINTS = 2;
 const SMALL_BATTERY_KWH = 15;
+const MIN_BATTERY_KWH = 5;
+/** SoC that does not move while energy flows: the largest battery any car has, and then some. */
+const MAX_BATTERY_KWH = 250;
+/** Charging intervals pooled per SoC-per-kWh ratio, and ratios needed for an estimate (this implementation's). */
+const BATTERY_CHUNK_KWH = 0.5;
+const BATTERY_MIN_CHUNKS = 2;
 const SOC_RISE_SLACK = 3;
 const IDLE_EXPECTED_MS = 10 * MIN;
-const SOC_FULL = 95;
+/** With SoC, a stop below this is evidence the car still wanted energy. */
+const SOC_WANTS = 70;
+/** A later run of charging resumes when it reaches this share of the peak, or delivers RESUME_KWH. */
+const RESUME_FRACTION = 0.3;
+const RESUME_KWH = 1;
 const ABRUPT_FRACTION = 0.5;
 
 // Tolerances of this implementation (not in the spec).
@@ -45,6 +57,8 @@ const TAPER_LOOKBACK_MS = 15 * MIN;
  */
 export const SHARED_THRESHOLDS = {
   CHARGING_KW,
+  ZERO_KWH,
+  SOC_FALL_POINTS,
   DECREASE_KWH,
   ACCRUAL_KWH,
   RATE_FACTOR,
@@ -55,7 +69,13 @@ export const SHARED_THRESHOLDS = {
   SOC_RISE_SLACK,
   RECOVERY_MS,
   IDLE_EXPECTED_MS,
-  SOC_FULL,
+  SOC_WANTS,
+  RESUME_FRACTION,
+  RESUME_KWH,
+  MIN_BATTERY_KWH,
+  BATTERY_CHUNK_KWH,
+  BATTERY_MIN_CHUNKS,
+  MAX_BATTERY_KWH,
   ABRUPT_FRACTION,
   MAX_GAP_MS,
   TAPER_LOOKBACK_MS,
@@ -75,7 +95,8 @@ interface Dip {
   ambiguous: boolean;
 }
 
-interface Ctx {
+/** What every rule (and the hard-edge check, hard-edges.ts) reads of a window. */
+export interface Ctx {
   w: AnalysisWindow;
   E: Series;
   P: Series;
@@ -123,7 +144,7 @@ export class PhysicsDetector implements Detector {
 // ---------------------------------------------------------------------------------------------
 // Context
 
-function context(w: AnalysisWindow, metadata: Record<string, unknown> | null | undefined): Ctx {
+export function context(w: AnalysisWindow, metadata: Record<string, unknown> | null | undefined): Ctx {
   const E = w.energy;
   const P = w.power;
   const res = registerResolution(E.v);
@@ -343,11 +364,11 @@ function registerSlopes(E: Series, D: number[], res: number): number[] {
 
 function zeroSession(c: Ctx): Anomaly | null {
   const { w } = c;
-  const span = w.tEnd - w.t0;
-  // A truncated window hides the start of the session, which may have delivered energy.
-  if (w.truncated || span < ZERO_MIN_SPAN_MS || (!c.hasE && !c.hasP)) return null;
+  // Judged over all readings received: the dropped start of a long session counts too.
+  const span = w.tEnd - w.t0 + (w.truncated ? WINDOW_SPAN_MS : 0);
+  if (span < ZERO_MIN_SPAN_MS || (!c.hasE && !c.hasP) || w.before.charged) return null;
   if (c.act.v.some((p) => p > CHARGING_KW)) return null;
-  const energy = c.hasE ? c.D[c.D.length - 1] : integrate(c.P);
+  const energy = w.before.deliveredKwh + (c.hasE ? c.D[c.D.length - 1] : integrate(c.P));
   if (!(energy < ZERO_KWH)) return null;
   const score = 0.4 + 0.3 * clamp01(1 - energy / ZERO_KWH) + 0.3 * clamp01(span / (30 * MIN));
   const conf = (c.hasE && c.hasP ? 0.9 : c.hasE ? 0.8 : 0.65) * (0.85 + 0.15 * c.density);
@@ -628,8 +649,8 @@ function comparison(p: PowerPoints, a: number, b: number, slope: number, quant: 
 }
 
 /**
- * SoC outside 0–100; falling > 2 points while energy flows in; rising more than even a 15 kWh
- * battery could from the energy delivered, + 3 points.
+ * SoC outside 0–100; falling > 2 points while energy flows in; rising between two readings more
+ * than the delivered energy explains for the session's own battery, + 3 points.
  */
 function chargeLevel(c: Ctx): Anomaly[] {
   const { S } = c;
@@ -644,20 +665,8 @@ function chargeLevel(c: Ctx): Anomaly[] {
     }
   }
 
-  // Energy delivered up to instant t: the register where there is one, else what power can explain at most.
-  let energyAt: (t: number) => number | undefined;
-  if (c.hasE) energyAt = (t) => interp(c.E.t, c.D, t, Infinity, SKEW_MS, MAX_GAP_MS);
-  else if (c.hasP) {
-    const cum = [0];
-    for (let k = 0; k + 1 < c.P.t.length; k++) cum.push(cum[k] + Math.max(c.P.v[k], c.P.v[k + 1]) * ((c.P.t[k + 1] - c.P.t[k]) / H));
-    energyAt = (t) => interp(c.P.t, cum, t, Infinity, SKEW_MS, MAX_GAP_MS);
-  } else energyAt = () => undefined;
-  const flowing = (a: number, b: number): boolean => {
-    const ea = energyAt(a);
-    const eb = energyAt(b);
-    if (c.hasE && ea !== undefined && eb !== undefined && b > a && (eb - ea) / ((b - a) / H) > CHARGING_KW) return true;
-    return powerSaysFlowingStrict(c, a, b);
-  };
+  const energyAt = energyAtFn(c);
+  const flowing = flowingFn(c, energyAt);
   const baseConf = c.hasE ? 0.8 : c.hasP ? 0.6 : 0.5;
 
   // Falls: against the highest SoC since energy last stopped flowing.
@@ -680,27 +689,22 @@ function chargeLevel(c: Ctx): Anomaly[] {
     } else if (S.v[j] >= S.v[r]) r = j;
   }
 
-  // Rises: g = SoC − 100·E/15 may only grow by the slack; compare with its running minimum.
-  let gMin = Infinity;
-  let iMin = -1;
-  for (let j = 0; j < m; j++) {
-    const e = energyAt(S.t[j]);
-    if (e === undefined) continue;
-    const g = S.v[j] - (100 * e) / SMALL_BATTERY_KWH;
-    if (iMin >= 0 && g - gMin > SOC_RISE_SLACK + EPS) {
-      const over = g - gMin - SOC_RISE_SLACK;
+  // Rises: between consecutive SoC readings, at most what the delivered energy explains for the
+  // battery the session itself shows, + 3 points.
+  const battery = sessionBatteryKwh(S, energyAt, flowing);
+  for (let j = 1; j < m; j++) {
+    const ea = energyAt(S.t[j - 1]);
+    const eb = energyAt(S.t[j]);
+    if (ea === undefined || eb === undefined) continue;
+    const over = S.v[j] - S.v[j - 1] - (100 * Math.max(0, eb - ea)) / battery - SOC_RISE_SLACK;
+    if (over > EPS) {
       spans.push({
-        start: bucket(c, S.t[iMin]),
+        start: bucket(c, S.t[j - 1]),
         end: bucket(c, S.t[j]),
         amount: over,
         conf: baseConf * (0.8 + 0.2 * c.density),
-        score: 0.35 + 0.45 * clamp01(over / 20) + 0.2 * clamp01((S.t[j] - S.t[iMin]) / (15 * MIN)),
+        score: 0.35 + 0.45 * clamp01(over / 20) + 0.2 * clamp01((S.t[j] - S.t[j - 1]) / (15 * MIN)),
       });
-      gMin = g;
-      iMin = j;
-    } else if (g < gMin) {
-      gMin = g;
-      iMin = j;
     }
   }
 
@@ -712,6 +716,62 @@ function chargeLevel(c: Ctx): Anomaly[] {
   });
 }
 
+/** Energy delivered up to instant t: the register where there is one, else what power can explain at most. */
+export function energyAtFn(c: Ctx): (t: number) => number | undefined {
+  if (c.hasE) return (t) => interp(c.E.t, c.D, t, Infinity, SKEW_MS, MAX_GAP_MS);
+  if (c.hasP) {
+    const cum = [0];
+    for (let k = 0; k + 1 < c.P.t.length; k++) cum.push(cum[k] + Math.max(c.P.v[k], c.P.v[k + 1]) * ((c.P.t[k + 1] - c.P.t[k]) / H));
+    return (t) => interp(c.P.t, cum, t, Infinity, SKEW_MS, MAX_GAP_MS);
+  }
+  return () => undefined;
+}
+
+/** Energy flows in over [a, b]: the register rises faster than idle, or a power reading inside says so. */
+export function flowingFn(c: Ctx, energyAt: (t: number) => number | undefined): (a: number, b: number) => boolean {
+  return (a, b) => {
+    const ea = energyAt(a);
+    const eb = energyAt(b);
+    if (c.hasE && ea !== undefined && eb !== undefined && b > a && (eb - ea) / ((b - a) / H) > CHARGING_KW) return true;
+    return powerSaysFlowingStrict(c, a, b);
+  };
+}
+
+/**
+ * The usable battery (kWh) the session itself shows: 100 ÷ the median SoC points per kWh over its
+ * charging intervals, floored at 5 kWh; 15 kWh when it shows too little. Consecutive charging
+ * intervals are pooled until they carry ≥ 0.5 kWh, so that whole-point SoC readings a few seconds
+ * apart (mostly +0, sometimes +1) are not read as ratios of 0 and of hundreds. Intervals from a
+ * SoC of 100 are left out.
+ */
+export function sessionBatteryKwh(S: Series, energyAt: (t: number) => number | undefined, flowing: (a: number, b: number) => boolean): number {
+  const ratios: number[] = [];
+  let dE = 0;
+  let dS = 0;
+  for (let j = 1; j < S.t.length; j++) {
+    const ea = energyAt(S.t[j - 1]);
+    const eb = energyAt(S.t[j]);
+    // A SoC pinned at 100 shows nothing of the battery.
+    if (ea === undefined || eb === undefined || !flowing(S.t[j - 1], S.t[j]) || S.v[j - 1] >= 100) {
+      dE = 0;
+      dS = 0;
+      continue;
+    }
+    dE += eb - ea;
+    dS += S.v[j] - S.v[j - 1];
+    if (dE >= BATTERY_CHUNK_KWH) {
+      ratios.push(dS / dE);
+      dE = 0;
+      dS = 0;
+    }
+  }
+  if (ratios.length < BATTERY_MIN_CHUNKS) return SMALL_BATTERY_KWH;
+  ratios.sort((x, y) => x - y);
+  const h = ratios.length >> 1;
+  const median = ratios.length % 2 ? ratios[h] : (ratios[h - 1] + ratios[h]) / 2;
+  return median > 0 ? Math.max(MIN_BATTERY_KWH, 100 / median) : MAX_BATTERY_KWH;
+}
+
 /** A power reading inside [a, b] above idle (no look-around: used to confirm energy flow). */
 function powerSaysFlowingStrict(c: Ctx, a: number, b: number): boolean {
   for (let i = lowerBound(c.P.t, a); i < c.P.t.length && c.P.t[i] <= b; i++) if (c.P.v[i] > CHARGING_KW) return true;
@@ -719,55 +779,97 @@ function powerSaysFlowingStrict(c: Ctx, a: number, b: number): boolean {
 }
 
 /**
- * After charging has started: an idle stretch ≥ 10 min (no activity above 0.5 kW, register up
- * < 0.01 kWh) while SoC < 95 %, or, without SoC, one that began with an abrupt stop (last power
- * ≥ 50 % of the session peak). A stop after a gradual taper is never flagged.
+ * After charging has started: an idle stretch ≥ 10 min (register up < 0.01 kWh) that began with an
+ * abrupt stop (last power ≥ 50 % of the session peak, no taper), with evidence the car still wanted
+ * energy: a later resumption (≥ 30 % of the peak or ≥ 1 kWh), or SoC below 70 % at the stop.
+ * Short low-power draws after the stop (pre-conditioning, balancing) belong to the idle stretch.
  */
 function chargingExpected(c: Ctx): Anomaly[] {
   const { act, S } = c;
   const out: Anomaly[] = [];
-  const first = act.v.findIndex((p) => p > CHARGING_KW);
-  if (first < 0) return out;
-  let s = first + 1;
-  while (s < act.t.length) {
-    if (act.v[s] > CHARGING_KW) {
-      s++;
-      continue;
-    }
-    let e = s;
-    while (e + 1 < act.t.length && act.v[e + 1] <= CHARGING_KW) e++;
+  const eps = chargingEpisodes(c);
+  const real = eps.filter((e) => e.real);
+  for (let k = 0; k < real.length; k++) {
+    const stop = real[k].last;
+    const s = stop + 1;
+    if (s >= act.t.length) continue;
+    const next = real[k + 1];
+    const e = next ? next.first - 1 : act.t.length - 1;
     const ts = act.t[s];
     const te = act.t[e];
-    const stop = s - 1; // the last charging reading
-    s = e + 1;
-    if (te - ts < IDLE_EXPECTED_MS) continue;
+    if (e < s || te - ts < IDLE_EXPECTED_MS) continue;
+    // Idle: the register stays flat up to the first draw, if any.
+    const draw = eps.find((x) => !x.real && x.first > stop && x.first <= e);
+    const flatUntil = draw ? act.t[draw.first] : te;
     if (c.hasE) {
-      const a = lowerBound(c.E.t, ts - SKEW_MS);
-      const b = lowerBound(c.E.t, te + SKEW_MS + 1) - 1;
-      if (b > a && c.D[b] - c.D[a] >= FLAT_KWH) continue; // not idle: the register moves
+      const ia = lowerBound(c.E.t, ts - SKEW_MS);
+      const ib = lowerBound(c.E.t, flatUntil + SKEW_MS + 1) - 1;
+      if (ib > ia && c.D[ib] - c.D[ia] >= FLAT_KWH) continue;
     }
-    if (tapered(act, stop)) continue;
     const pLast = act.v[stop];
-    const socs: number[] = [];
-    const before = lowerBound(S.t, ts) - 1;
-    if (before >= 0) socs.push(S.v[before]);
-    for (let i = before + 1; i < S.t.length && S.t[i] <= te; i++) socs.push(S.v[i]);
-    let socFactor: number;
-    let conf: number;
-    if (socs.length) {
-      const soc = maxOf(socs);
-      if (soc >= SOC_FULL) continue;
-      socFactor = clamp01((SOC_FULL - soc) / 50);
-      conf = 0.8;
-    } else {
-      if (pLast < ABRUPT_FRACTION * c.peak) continue;
-      socFactor = clamp01(pLast / Math.max(c.peak, EPS));
-      conf = 0.65;
-    }
-    const score = 0.35 + 0.35 * clamp01((te - ts - IDLE_EXPECTED_MS) / (50 * MIN)) + 0.3 * socFactor;
-    out.push(anomaly(c, 'CHARGING_EXPECTED', bucket(c, ts), bucket(c, te), score, conf * (0.75 + 0.25 * c.density)));
+    if (pLast < ABRUPT_FRACTION * c.peak || tapered(act, stop)) continue;
+    const soc = socAtStop(S, act.t[stop], ts);
+    const lowSoc = soc !== null && soc < SOC_WANTS;
+    if (!next && !lowSoc) continue; // a stop at the car's limit
+    const socFactor = soc !== null ? clamp01((SOC_WANTS - soc) / 50) : 0.5;
+    const conf = (next && lowSoc ? 0.9 : lowSoc ? 0.8 : 0.75) * (0.75 + 0.25 * c.density);
+    const score = 0.35 + 0.35 * clamp01((te - ts - IDLE_EXPECTED_MS) / (50 * MIN)) + 0.3 * Math.max(socFactor, next ? 0.5 : 0);
+    out.push(anomaly(c, 'CHARGING_EXPECTED', bucket(c, ts), bucket(c, te), score, conf));
   }
   return out;
+}
+
+export interface Episode {
+  /** First and last activity reading above the charging threshold. */
+  first: number;
+  last: number;
+  /** Reaches ≥ 30 % of the session peak or delivers ≥ 1 kWh: charging, not a short draw. */
+  real: boolean;
+}
+
+/** Runs of charging activity; the first one always counts as charging having started. */
+export function chargingEpisodes(c: Ctx): Episode[] {
+  const { act } = c;
+  const out: Episode[] = [];
+  let i = 0;
+  while (i < act.t.length) {
+    if (act.v[i] <= CHARGING_KW) {
+      i++;
+      continue;
+    }
+    let j = i;
+    let top = act.v[i];
+    while (j + 1 < act.t.length && act.v[j + 1] > CHARGING_KW) top = Math.max(top, act.v[++j]);
+    const kwh = episodeKwh(c, i, j);
+    out.push({ first: i, last: j, real: out.length === 0 || top >= RESUME_FRACTION * c.peak || kwh >= RESUME_KWH });
+    i = j + 1;
+  }
+  return out;
+}
+
+/** Energy of an episode: the register across it, else what its power readings explain. */
+function episodeKwh(c: Ctx, i: number, j: number): number {
+  const { act } = c;
+  const a = act.t[i > 0 ? i - 1 : i];
+  const b = act.t[j + 1 < act.t.length ? j + 1 : j];
+  if (c.hasE) {
+    const da = interp(c.E.t, c.D, a, Infinity, SKEW_MS, MAX_GAP_MS);
+    const db = interp(c.E.t, c.D, b, Infinity, SKEW_MS, MAX_GAP_MS);
+    if (da !== undefined && db !== undefined) return db - da;
+  }
+  let kwh = 0;
+  for (let k = Math.max(0, i - 1); k < Math.min(act.t.length - 1, j + 1); k++) kwh += Math.max(act.v[k], act.v[k + 1]) * ((act.t[k + 1] - act.t[k]) / H);
+  return kwh;
+}
+
+/** SoC at a stop: the highest of the last reading before the idle stretch and the first in it. */
+export function socAtStop(S: Series, tStop: number, tIdle: number): number | null {
+  if (S.t.length === 0) return null;
+  const vals: number[] = [];
+  const before = lowerBound(S.t, tIdle) - 1;
+  if (before >= 0 && tStop - S.t[before] <= MAX_GAP_MS) vals.push(S.v[before]);
+  if (before + 1 < S.t.length && S.t[before + 1] - tIdle <= MAX_GAP_MS) vals.push(S.v[before + 1]);
+  return vals.length ? maxOf(vals) : null;
 }
 
 /**

@@ -105,6 +105,11 @@ export interface AnalysisWindow {
   soc: Series;
   /** True when readings before the last 6 hours were dropped. */
   truncated: boolean;
+  /**
+   * What the dropped readings showed: `ZERO_SESSION` is judged over all readings received, not only
+   * the window (anomaly-categories.md). Zeros when nothing was dropped.
+   */
+  before: { deliveredKwh: number; charged: boolean };
 }
 
 export interface DetectorInput {

@@ -38,7 +38,7 @@ export function timeRangeOf(t0: number, startUnit: number, endUnit: number): { s
 export function analysisWindow(n: NormalisedSession): AnalysisWindow {
   const all = [n.energy, n.power, n.soc].filter((s) => s.t.length > 0);
   if (all.length === 0) {
-    return { t0: 0, tEnd: 0, bucketCount: 0, energy: empty(), power: empty(), soc: empty(), truncated: false };
+    return { t0: 0, tEnd: 0, bucketCount: 0, energy: empty(), power: empty(), soc: empty(), truncated: false, before: { deliveredKwh: 0, charged: false } };
   }
   const last = Math.max(...all.map((s) => s.t[s.t.length - 1]));
   const start = last - WINDOW_MS;
@@ -52,7 +52,35 @@ export function analysisWindow(n: NormalisedSession): AnalysisWindow {
   const soc = cut(n.soc);
   const truncated = [n.energy, n.power, n.soc].some((s) => s.t.length > 0 && s.t[0] < start);
   const t0 = Math.min(...[energy, power, soc].filter((s) => s.t.length > 0).map((s) => s.t[0]));
-  return { t0, tEnd: last, bucketCount: Math.min(MAX_BUCKETS, bucketOf(last, t0) + 1), energy, power, soc, truncated };
+  const before = truncated ? droppedSummary(n.energy, n.power, start) : { deliveredKwh: 0, charged: false };
+  return { t0, tEnd: last, bucketCount: Math.min(MAX_BUCKETS, bucketOf(last, t0) + 1), energy, power, soc, truncated, before };
+}
+
+/** Charging threshold of anomaly-categories.md (kW). */
+const CHARGING_KW = 0.5;
+
+/**
+ * Energy the register gained before `start` (increments above its running maximum, up to the first
+ * reading kept, so a reset does not count), and whether power or the register's slope showed
+ * charging there.
+ */
+function droppedSummary(E: Series, P: Series, start: number): { deliveredKwh: number; charged: boolean } {
+  let delivered = 0;
+  let charged = false;
+  if (E.t.length) {
+    let hi = E.v[0];
+    for (let i = 1; i < E.t.length && E.t[i - 1] < start; i++) {
+      const inc = E.v[i] - hi;
+      if (inc > 0) {
+        delivered += inc;
+        hi = E.v[i];
+        const dtH = (E.t[i] - E.t[i - 1]) / 3_600_000;
+        if (dtH > 0 && (E.v[i] - E.v[i - 1]) / dtH > CHARGING_KW) charged = true;
+      }
+    }
+  }
+  for (let i = 0; i < P.t.length && P.t[i] < start; i++) if (P.v[i] > CHARGING_KW) charged = true;
+  return { deliveredKwh: delivered, charged };
 }
 
 function empty(): Series {

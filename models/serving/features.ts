@@ -126,12 +126,13 @@ const {
   TAPER_LOOKBACK_MS,
   RECOVERY_MS,
   IDLE_EXPECTED_MS,
-  SOC_FULL,
   ABRUPT_FRACTION,
   /** Readings further apart than this do not bracket a value (a gap, not sparse sampling). */
   MAX_GAP_MS,
 } = SHARED_THRESHOLDS;
 const EPS = 1e-9;
+/** evni-features-1's idle_rule: the contract as it was (SoC < 95 %). */
+const SOC_FULL = 95;
 
 /** Signed log: keeps sign, compresses kW/kWh spanning five orders of magnitude. */
 function slog(x: number): number {

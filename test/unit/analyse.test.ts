@@ -17,6 +17,10 @@ function pending(r: AnalysisResult): Pending {
 
 const energy = (timestamp: string, value: number): RawMeterValue => ({ timestamp, measurand: 'Energy.Active.Import.Register', unit: 'kWh', value });
 
+/** 11 kW with the register at 0 for sample `pit` and, from sample `from` on, 2 kWh lower. */
+const dipped = (count: number, pit: number, from = Infinity) =>
+  simulate({ count, power: () => 11 }).map((x, i) => (i === pit ? { ...x, energyKwh: 0 } : i >= from ? { ...x, energyKwh: x.energyKwh! - 2 } : x));
+
 /** A detector that returns whatever a test hands it. */
 const fake = (anomalies: Anomaly[]): Detector => ({ name: 'fake', version: '0', detect: () => anomalies });
 const anomaly = (category: Anomaly['category'], score: number, confidence: number, startUnit = 0, endUnit = 0): Anomaly => ({
@@ -117,10 +121,12 @@ describe('analyse', () => {
   });
 
   describe('combining anomalies', () => {
-    const values = stored(toMeterValues(simulate({ count: 41, power: () => 11 })));
+    // The register drops to 0 at sample 10 (a pit) and by 2 kWh from sample 30 on (a decrease): the
+    // data shows what the fake detectors report, so the hard edges keep it.
+    const values = stored(toMeterValues(dipped(41, 10, 30)));
 
     it('combines scores as 1 − Π(1 − s), never below the largest', () => {
-      const r = active(analyse(values, { detector: fake([anomaly('ENERGY_PIT', 0.5, 0.6), anomaly('KWH_DECREASE', 0.4, 0.5)]) }));
+      const r = active(analyse(values, { detector: fake([anomaly('ENERGY_PIT', 0.5, 0.6, 10, 10), anomaly('KWH_DECREASE', 0.4, 0.5, 30, 40)]) }));
       assert.equal(r.isAnomaly, true);
       assert.equal(r.anomalyScore, 0.7);
       assert.equal(r.anomalyConfidence, 0.8);
@@ -128,18 +134,26 @@ describe('analyse', () => {
     });
 
     it('keeps whatever a detector returns inside the contract', () => {
-      const r = active(analyse(values, { detector: fake([anomaly('ENERGY_PIT', 1.7, -0.2, -5, 9999), anomaly('ZERO_SESSION', Number.NaN, 0.9, 3, 1)]) }));
-      const [pit, zero] = r.anomalies;
+      const r = active(analyse(values, { detector: fake([anomaly('ENERGY_PIT', 1.7, -0.2, -5, 9999), anomaly('KWH_DECREASE', Number.NaN, 0.9, 31, 30)]) }));
+      const [pit, decrease] = r.anomalies;
       assert.deepEqual(pit.bucketRange, { startUnit: 0, endUnit: 40 });
       assert.deepEqual(pit.timeRange, { startTimestamp: '2026-02-27T10:00:00Z', endTimestamp: '2026-02-27T10:10:15Z' });
       assert.equal(pit.score, 1);
       assert.equal(pit.confidence, 0);
-      assert.deepEqual(zero.bucketRange, { startUnit: 3, endUnit: 3 });
-      assert.equal(zero.score, 0);
+      assert.deepEqual(decrease.bucketRange, { startUnit: 31, endUnit: 31 });
+      assert.equal(decrease.score, 0);
+    });
+
+    it('drops what the data contradicts, whatever reported it (the hard edges)', () => {
+      const charged = stored(toMeterValues(simulate({ count: 41, power: () => 11 })));
+      const r = active(analyse(charged, { detector: fake([anomaly('ZERO_SESSION', 0.9, 0.99, 0, 40), anomaly('KWH_DECREASE', 0.5, 0.9, 10, 20)]) }));
+      assert.equal(r.isAnomaly, false);
+      assert.deepEqual(r.anomalies, []);
     });
 
     it('drops CHARGING_EXPECTED beside ZERO_SESSION', () => {
-      const r = active(analyse(values, { detector: fake([anomaly('ZERO_SESSION', 0.8, 0.9, 0, 40), anomaly('CHARGING_EXPECTED', 0.6, 0.7, 10, 40)]) }));
+      const idle = stored(toMeterValues(simulate({ count: 41, power: () => 0 })));
+      const r = active(analyse(idle, { detector: fake([anomaly('ZERO_SESSION', 0.8, 0.9, 0, 40), anomaly('CHARGING_EXPECTED', 0.6, 0.7, 10, 40)]) }));
       assert.deepEqual(
         r.anomalies.map((a) => a.category),
         ['ZERO_SESSION'],
@@ -155,8 +169,8 @@ describe('analyse', () => {
   });
 
   describe('several sessions at once', () => {
-    const ok = stored(toMeterValues(simulate({ count: 41, power: () => 11 })));
-    const poison = stored(toMeterValues(simulate({ count: 42, power: () => 11 })));
+    const ok = stored(toMeterValues(dipped(41, 3)));
+    const poison = stored(toMeterValues(dipped(42, 3)));
     /** Scores a group in one call, and fails any call that contains the 42-reading session. */
     const calls: number[] = [];
     const picky: BatchDetector = {

@@ -13,7 +13,7 @@ function win(energy: Series, power: Series = { t: [], v: [] }, soc: Series = { t
   const all = [energy, power, soc].filter((s) => s.t.length);
   const t0 = Math.min(...all.map((s) => s.t[0]));
   const tEnd = Math.max(...all.map((s) => s.t[s.t.length - 1]));
-  return { t0, tEnd, bucketCount: Math.floor((tEnd - t0) / 15_000) + 1, energy, power, soc, truncated: false };
+  return { t0, tEnd, bucketCount: Math.floor((tEnd - t0) / 15_000) + 1, energy, power, soc, truncated: false, before: { deliveredKwh: 0, charged: false } };
 }
 
 /** Readings every minute for `n` minutes, values from f(minute). */
@@ -52,7 +52,7 @@ describe('models/features', () => {
   });
 
   it('returns an empty matrix for an empty window', () => {
-    const fm = extractFeatures({ t0: 0, tEnd: 0, bucketCount: 0, energy: { t: [], v: [] }, power: { t: [], v: [] }, soc: { t: [], v: [] }, truncated: false });
+    const fm = extractFeatures({ t0: 0, tEnd: 0, bucketCount: 0, energy: { t: [], v: [] }, power: { t: [], v: [] }, soc: { t: [], v: [] }, truncated: false, before: { deliveredKwh: 0, charged: false } });
     assert.equal(fm.bucketCount, 0);
     assert.equal(fm.data.length, 0);
   });
