@@ -5,15 +5,25 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ANOMALY_CATEGORIES, type AnomalyCategory, type RawMeterValue } from '../../domain/analysis/types';
 import {
+  BEHAVIOURS,
   EV_DATA_PATH,
+  FAILURE_CLASSES,
+  HOLDOUT,
   LOOKALIKES,
   Rng,
+  SLICE_KEYS,
   generateCorpus,
+  generateScenario,
   generateSession,
+  heldOutParts,
+  heldOutVehicleIds,
   loadVehicles,
+  scenarioExpectation,
+  sessionSlices,
   summariseCorpus,
   truthBuckets,
   truthWindow,
+  type FailureClass,
   type SimSession,
 } from '../../models/training/simulator';
 
@@ -74,6 +84,19 @@ function powerSeries(mvs: RawMeterValue[]): { t: number; v: number }[] {
     byT.set(t, (byT.get(t) ?? 0) + v);
   }
   return [...byT.entries()].map(([t, v]) => ({ t, v })).sort((a, b) => a.t - b.t);
+}
+
+function socSeries(mvs: RawMeterValue[]): { t: number; v: number }[] {
+  const byT = new Map<number, number>();
+  for (const mv of mvs) if (mv.measurand === 'SoC') byT.set(Date.parse(mv.timestamp), mv.value);
+  return [...byT.entries()].map(([t, v]) => ({ t, v })).sort((a, b) => a.t - b.t);
+}
+
+/** Value at instant t of a series (exact instant; the simulator sends every measurand at every instant). */
+function at(xs: { t: number; v: number }[], t: number): number {
+  const x = xs.find((p) => p.t === t);
+  assert.ok(x, `no reading at ${new Date(t).toISOString()}`);
+  return x.v;
 }
 
 function instants(s: SimSession): number[] {
@@ -282,6 +305,15 @@ describe('simulator', function () {
             case 'long-session':
               assert.ok(ts[ts.length - 1] - ts[0] > 6 * H);
               break;
+            case 'stop-at-limit':
+              assert.ok(s.profile.behaviours.includes('stop-at-limit') && q.includes('idle-after-full'), lookalike);
+              break;
+            case 'overnight-idle':
+              assert.ok(s.profile.behaviours.includes('overnight') && truthWindow(s).truncated, lookalike);
+              break;
+            case 'wake-draw':
+              assert.ok(s.profile.behaviours.includes('wake-draw'), lookalike);
+              break;
           }
         }
       }
@@ -390,6 +422,241 @@ describe('simulator', function () {
       const readings = sessions.reduce((n, s) => n + s.meterValues.length, 0);
       console.log(`    speed: ${Math.round(1000 / seconds)} sessions/s, ${Math.round(readings / seconds)} meter values/s`);
       assert.ok(seconds < 20, `${seconds}s for 1000 sessions`);
+    });
+  });
+
+  describe('fleet and revised contract (issue 14)', function () {
+    it('draws the whole fleet: plug-in hybrids with SoC, motorbikes, every behaviour family', function () {
+      const vehicles = loadVehicles();
+      assert.ok(vehicles.some((v) => v.drive === 'phev' && v.batteryKwh < 12));
+      assert.ok(corpus.some((s) => s.profile.drive === 'phev' && s.profile.measurands.includes('soc')), 'a PHEV sending SoC');
+      assert.ok(corpus.some((s) => s.profile.drive === 'phev' && s.profile.batteryKwh < 12 && s.profile.measurands.includes('soc')));
+      assert.ok(corpus.some((s) => s.vehicle && loadVehicles().find((v) => v.id === s.profile.vehicleId)?.kind === 'motorbike'));
+      for (const b of BEHAVIOURS) assert.ok(corpus.some((s) => s.profile.behaviours.includes(b)), b);
+      for (const s of corpus) assert.deepEqual(s.profile.behaviours, BEHAVIOURS.filter((b) => s.profile.behaviours.includes(b)), s.id);
+      assert.ok(corpus.some((s) => s.profile.intervalMs <= 10_000), 'readings every 10 s');
+      // Smart-charging delays up to 4 h.
+      const delays = corpus.filter((s) => s.profile.behaviours.includes('smart-delay')).map((s) => {
+        const p = powerSeries(s.meterValues);
+        const e = energySeries(s.meterValues);
+        const first = p.length ? p.find((x) => x.v > 0.5)?.t : e.find((x, i) => i > 0 && x.v - e[0].v > 0.01)?.t;
+        return ((first ?? s.profile.startMs) - s.profile.startMs) / H;
+      });
+      assert.ok(delays.length > 10 && Math.max(...delays) > 1.5 && Math.max(...delays) <= 4.5, `delays ${Math.max(...delays)} h`);
+    });
+
+    it('judges ZERO_SESSION over all readings: never charging, also beyond 6 h, reported over the whole window', function () {
+      let long = 0;
+      for (const s of corpus) {
+        const zero = s.truth.ranges.find((r) => r.category === 'ZERO_SESSION');
+        if (!zero) continue;
+        const w = truthWindow(s);
+        assert.equal(zero.startMs, w.t0, s.id);
+        assert.equal(zero.endMs, w.tEnd, s.id);
+        if (w.truncated) long++;
+        const e = energySeries(s.meterValues);
+        if (e.length) assert.ok(e[e.length - 1].v - e[0].v < 0.1, s.id);
+      }
+      assert.ok(long > 0, 'a never-charging session longer than 6 h');
+      // Charged, then idle for more than 6 h: clean, not a zero session.
+      const overnight = corpus.filter((s) => s.profile.behaviours.includes('overnight'));
+      assert.ok(overnight.length > 5);
+      for (const s of overnight) assert.ok(!s.truth.categories.includes('ZERO_SESSION') && s.profile.deliveredKwh > 0.2, s.id);
+    });
+
+    it('labels CHARGING_EXPECTED only with evidence: a resumption, or SoC below 70 % at the stop', function () {
+      let stalls = 0;
+      let lowSoc = 0;
+      for (const s of corpus) {
+        for (const r of s.truth.ranges.filter((x) => x.category === 'CHARGING_EXPECTED')) {
+          const hasSoc = s.profile.measurands.includes('soc');
+          if (!hasSoc) assert.match(r.variant, /^stall/, `${s.id}: without SoC only a resumption is evidence`);
+          if (r.variant.startsWith('stopped-early')) {
+            lowSoc++;
+            const soc = socSeries(s.meterValues);
+            assert.ok(at(soc, r.startMs) < 70, `${s.id}: SoC ${at(soc, r.startMs)} at the stop`);
+          } else {
+            stalls++;
+            // Charging resumes after the idle stretch: the register climbs ≥ 1 kWh or power returns.
+            const e = energySeries(s.meterValues);
+            const p = powerSeries(s.meterValues);
+            // Plausible increments only (a later pit's recovery or a reset is no charging).
+            let rose = 0;
+            for (let i = 1; i < e.length; i++) {
+              const d = e[i].v - e[i - 1].v;
+              if (e[i - 1].t >= r.endMs && d > 0 && d <= (1.5 * s.metadata.maxPowerKw * (e[i].t - e[i - 1].t)) / H) rose += d;
+            }
+            // Charging level: power, else the register's slope to the next reading.
+            const level = p.length
+              ? p
+              : e.slice(0, -1).map((x, i) => ({ t: x.t, v: (e[i + 1].v - x.v) / ((e[i + 1].t - x.t) / H) }));
+            const plausible = level.filter((x) => x.v <= 1.5 * s.metadata.maxPowerKw);
+            const back = Math.max(0, ...plausible.filter((x) => x.t > r.endMs).map((x) => x.v));
+            const peak = Math.max(0, ...plausible.filter((x) => x.t < r.startMs).map((x) => x.v));
+            assert.ok(rose >= 1 || (peak > 0 && back >= 0.3 * peak), `${s.id}: no resumption (${rose} kWh, ${back}/${peak} kW)`);
+          }
+        }
+      }
+      assert.ok(stalls > 10 && lowSoc > 5, `${stalls} stalls, ${lowSoc} stops at low SoC`);
+      // An AC car stopping flat at its limit and staying plugged in is clean, with or without SoC.
+      const atLimit = corpus.filter((s) => s.profile.behaviours.includes('stop-at-limit') && s.truth.clean);
+      assert.ok(atLimit.some((s) => s.profile.measurands.includes('soc')) && atLimit.some((s) => !s.profile.measurands.includes('soc')));
+    });
+
+    it('keeps clean SoC rises within the bound for the battery the session shows', function () {
+      let checked = 0;
+      for (const s of corpus) {
+        if (!s.truth.clean || !s.profile.measurands.includes('soc') || !s.profile.measurands.includes('energy')) continue;
+        const soc = socSeries(s.meterValues);
+        const e = energySeries(s.meterValues);
+        // The car's own usable battery (the session shows at least that, the charging losses added).
+        const c = Math.max(5, s.profile.batteryKwh);
+        for (let i = 1; i < soc.length; i++) {
+          const de = at(e, soc[i].t) - at(e, soc[i - 1].t);
+          assert.ok(soc[i].v - soc[i - 1].v <= (100 * de) / c + 3 + 1e-9, `${s.id}: +${soc[i].v - soc[i - 1].v} points for ${de} kWh`);
+          assert.ok(soc[i].v >= soc[i - 1].v, `${s.id}: clean SoC falls`);
+        }
+        checked++;
+      }
+      assert.ok(checked > 40, `${checked} sessions`);
+    });
+
+    it('produces the persistent 8–12 point SoC drop on AC while energy flows', function () {
+      const drops = corpus.flatMap((s) =>
+        s.profile.current === 'AC' ? s.truth.ranges.filter((r) => r.variant === 'drop/persist' && r.severity * 50 >= 7.9 && r.severity * 50 <= 12.1) : [],
+      );
+      assert.ok(drops.length >= 2, `${drops.length} persistent AC drops`);
+    });
+  });
+
+  describe('failure-class scenarios', function () {
+    const sessions = new Map<FailureClass, SimSession[]>();
+    before(function () {
+      for (const name of FAILURE_CLASSES) sessions.set(name, [1, 2].map((k) => generateScenario(name, k)));
+    });
+
+    it('are deterministic per (name, seed) and carry the expected truth', function () {
+      assert.deepEqual(generateScenario('phev-soc-every-5-min', 7), generateScenario('phev-soc-every-5-min', 7));
+      assert.notDeepEqual(generateScenario('phev-soc-every-5-min', 7).meterValues, generateScenario('phev-soc-every-5-min', 8).meterValues);
+      for (const name of FAILURE_CLASSES) {
+        for (const s of sessions.get(name)!) {
+          assert.deepEqual(s.truth.categories, scenarioExpectation(name), `${name}: ${s.truth.categories}`);
+          assert.equal(s.truth.clean, scenarioExpectation(name).length === 0);
+          assert.ok(s.meterValues.length >= 3);
+        }
+      }
+    });
+
+    it('show the pattern they are named after', function () {
+      const get = (n: FailureClass) => sessions.get(n)!;
+      for (const s of [...get('smart-delay-ac-soc-no-power'), ...get('smart-delay-dc-wh-register')]) {
+        const e = energySeries(s.meterValues);
+        assert.ok(e.filter((x) => x.t <= s.profile.startMs + 80 * MIN).every((x) => x.v - e[0].v < 0.01), `${s.id}: 85 min idle first`);
+        const rise = e[e.length - 1].v - e[0].v;
+        if (s.profile.current === 'AC') {
+          assert.deepEqual(s.profile.measurands, ['energy', 'soc']);
+          assert.ok(rise > 2.4 && rise < 3.7, `${s.id}: +${rise} kWh`);
+        } else {
+          assert.ok(s.meterValues.some((mv) => (mv.measurand ?? ENERGY) === ENERGY && mv.unit === 'Wh'));
+          assert.ok(rise > 14.8 && rise < 17.2, `${s.id}: +${rise} kWh`);
+        }
+      }
+      for (const name of ['phev-soc-every-5-min', 'phev-soc-every-15-min'] as const) {
+        for (const s of get(name)) {
+          assert.equal(s.profile.drive, 'phev');
+          assert.ok(s.profile.batteryKwh >= 7 && s.profile.batteryKwh <= 17.5);
+          assert.equal(sessionSlices(s).interval, name === 'phev-soc-every-5-min' ? '1–5 min' : '5–15 min');
+          const soc = socSeries(s.meterValues);
+          assert.ok(soc.some((x, i) => i > 0 && x.v - soc[i - 1].v >= 3), `${s.id}: fast SoC steps`);
+        }
+      }
+      for (const s of get('ac-stop-at-limit-no-soc')) {
+        assert.ok(!s.profile.measurands.includes('soc'));
+        const p = powerSeries(s.meterValues);
+        const last = p.reduce((k, x, i) => (x.v > 0.5 ? i : k), -1);
+        const peak = Math.max(...p.map((x) => x.v));
+        assert.ok(peak >= 7.5 && p[last].v >= 0.8 * peak && p[last + 1].v <= 0.5, `${s.id}: flat to 0`);
+        assert.ok(p[p.length - 1].t - p[last].t >= 30 * MIN);
+      }
+      for (const s of get('overnight-idle-after-charge')) {
+        const w = truthWindow(s);
+        assert.ok(w.truncated);
+        assert.ok(powerSeries(s.meterValues).every((x) => x.t < w.t0 || x.v <= 0.5));
+        const e = energySeries(s.meterValues).filter((x) => x.t >= w.t0);
+        if (e.length) assert.ok(e[e.length - 1].v - e[0].v < 0.01);
+      }
+      for (const s of get('wake-draw-after-stop')) {
+        const p = powerSeries(s.meterValues);
+        const peak = Math.max(...p.map((x) => x.v));
+        const wake = p.filter((x) => x.v > 0.5 && x.v < 0.3 * peak);
+        assert.ok(wake.length >= 1, `${s.id}: a low draw`);
+        const e = energySeries(s.meterValues);
+        assert.ok(e[e.length - 1].v - at(e, wake[0].t) < 1, `${s.id}: under 1 kWh`);
+      }
+      for (const s of get('stop-then-resume-no-soc')) {
+        const r = s.truth.ranges[0];
+        assert.ok(r.endMs - r.startMs >= 20 * MIN && !s.profile.measurands.includes('soc'));
+      }
+      for (const s of get('stop-at-low-soc')) assert.ok(at(socSeries(s.meterValues), s.truth.ranges[0].startMs) < 65);
+      for (const s of get('ac-persistent-soc-drop')) {
+        assert.equal(s.profile.current, 'AC');
+        const r = s.truth.ranges[0];
+        const soc = socSeries(s.meterValues);
+        const fall = at(soc, r.startMs) - at(soc, r.endMs);
+        assert.ok(fall >= 7 && fall <= 13, `${s.id}: falls ${fall}`);
+        const e = energySeries(s.meterValues);
+        assert.ok(at(e, r.endMs) > at(e, r.startMs), 'energy flows');
+        assert.ok(soc[soc.length - 1].v < Math.max(...soc.map((x) => x.v)) - 5 || soc[soc.length - 1].v < 100, 'stays down');
+      }
+      for (const s of get('never-charged-8h')) {
+        assert.ok(s.profile.endMs - s.profile.startMs > 7 * H && truthWindow(s).truncated);
+        assert.equal(s.truth.ranges[0].startMs, truthWindow(s).t0);
+      }
+    });
+  });
+
+  describe('slices and hold-outs', function () {
+    it('slices every session along the evaluation keys', function () {
+      const allowed: Record<string, string[]> = {
+        current: ['AC', 'DC'],
+        soc: ['SoC', 'no SoC'],
+        power: ['power', 'no power'],
+        interval: ['≤ 1 min', '1–5 min', '5–15 min'],
+        drive: ['BEV', 'PHEV'],
+        register: ['Wh', '0.1 kWh', 'kWh fine', 'none'],
+      };
+      const seen: Record<string, Set<string>> = {};
+      for (const s of corpus) {
+        const sl = sessionSlices(s);
+        assert.deepEqual(Object.keys(sl), [...SLICE_KEYS]);
+        for (const k of SLICE_KEYS) {
+          assert.ok(allowed[k].includes(sl[k]), `${k}=${sl[k]}`);
+          (seen[k] ??= new Set()).add(sl[k]);
+        }
+      }
+      for (const k of SLICE_KEYS) assert.ok(seen[k].size >= allowed[k].length - (k === 'register' ? 1 : 0), `${k}: ${[...seen[k]]}`);
+    });
+
+    it('holds out a stable ~12 % of the vehicles, BEVs and PHEVs both', function () {
+      const vehicles = loadVehicles();
+      const held = heldOutVehicleIds(vehicles);
+      assert.deepEqual([...held].sort(), [...heldOutVehicleIds([...vehicles])].sort());
+      const share = held.size / vehicles.length;
+      assert.ok(share > 0.08 && share < 0.16, `${share}`);
+      assert.ok(vehicles.some((v) => held.has(v.id) && v.drive === 'phev') && vehicles.some((v) => held.has(v.id) && v.drive === 'bev'));
+    });
+
+    it('keeps held-out parts out of an excluding corpus, and each held-out corpus inside its part', function () {
+      const ex = generateCorpus({ seed: 'holdout-test', count: 150, holdout: 'exclude' });
+      for (const s of ex) assert.deepEqual(heldOutParts(s), [], s.id);
+      assert.ok(ex.some((s) => !s.truth.clean) && ex.some((s) => s.truth.clean));
+      for (const part of ['vehicles', 'sampling', 'behaviour'] as const) {
+        const c = generateCorpus({ seed: 'holdout-test', count: 50, holdout: part });
+        for (const s of c) assert.deepEqual(heldOutParts(s), [part], `${part}: ${s.id} ${heldOutParts(s)}`);
+        assert.ok(c.filter((s) => !s.truth.clean).length >= 10, part);
+        if (part === 'sampling') for (const s of c) assert.ok(s.profile.intervalMs >= HOLDOUT.samplingMs[0] && s.profile.intervalMs <= HOLDOUT.samplingMs[1]);
+        assert.deepEqual(c.slice(0, 10), generateCorpus({ seed: 'holdout-test', count: 10, holdout: part }), `${part}: deterministic per (seed, i)`);
+      }
     });
   });
 });

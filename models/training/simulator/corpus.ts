@@ -1,11 +1,12 @@
 // A corpus: many sessions from one seed, a share of them anomalous (one to three categories each),
 // the clean ones often built around a look-alike, at a pool of stations that recur as in a real
-// network. Session i depends only on (seed, i) and the pool size: corpora of different sizes share
-// their prefixes.
+// network. Session i depends only on (seed, i), the pool size and the hold-out: corpora of different
+// sizes share their prefixes.
 import { ANOMALY_CATEGORIES, type AnomalyCategory } from '../../../domain/analysis/types';
 import { loadVehicles } from './ev-data';
 import { Rng, hashSeed, type Seed } from './rng';
 import { generateSession } from './session';
+import { HOLDOUT, heldOutVehicleIds } from './slices';
 import { drawStation, type Station } from './station';
 import { LOOKALIKES, type Lookalike, type SimSession } from './types';
 import type { Vehicle } from './vehicle';
@@ -27,6 +28,12 @@ export interface CorpusOptions {
   startRange?: [number, number];
   vehicles?: Vehicle[];
   idPrefix?: string;
+  /**
+   * Hold-outs (slices.ts): 'exclude' generates sessions touching none of the held-out parts
+   * (training, validation, in-distribution test); 'vehicles', 'sampling' and 'behaviour' generate
+   * only sessions inside that held-out part (and none of the other two). Default: no hold-out.
+   */
+  holdout?: 'exclude' | 'vehicles' | 'sampling' | 'behaviour';
 }
 
 /** ZERO_SESSION only combines with what a never-charging session can show. */
@@ -45,26 +52,46 @@ export function* iterateCorpus(o: CorpusOptions): Generator<SimSession> {
   const lookalikeRate = o.lookalikeRate ?? 0.6;
   const lookalikes = o.lookalikes?.length ? o.lookalikes : LOOKALIKES;
   const comboRate = o.comboRate ?? 0.3;
-  const vehicles = o.vehicles ?? loadVehicles();
+  const all = o.vehicles ?? loadVehicles();
+  const h = o.holdout;
+  let vehicles = all;
+  let samplingWithin: readonly [number, number] | undefined;
+  let samplingAvoid: readonly [number, number] | undefined;
+  let wakeDraw: 'always' | 'never' | undefined;
+  let allowed = lookalikes;
+  let cats = categories;
+  if (h) {
+    const held = heldOutVehicleIds(all);
+    vehicles = all.filter((v) => (h === 'vehicles') === held.has(v.id));
+    if (h === 'sampling') samplingWithin = HOLDOUT.samplingMs;
+    else samplingAvoid = HOLDOUT.samplingMs;
+    wakeDraw = h === 'behaviour' ? 'always' : 'never';
+    if (h !== 'behaviour') allowed = lookalikes.filter((l) => l !== HOLDOUT.behaviour);
+    // A session with a wake draw charges: no ZERO_SESSION inside the behaviour hold-out.
+    else cats = categories.filter((c) => c !== 'ZERO_SESSION');
+  }
   const prefix = o.idPrefix ?? `sim-${hashSeed(o.seed).toString(36)}`;
   const pool: Station[] = [];
   const poolSize = Math.max(1, o.stations ?? 200);
   for (let k = 0; k < poolSize; k++) pool.push(drawStation(new Rng(hashSeed(o.seed, 'station', k)), `${prefix.toUpperCase()}-CP${String(k).padStart(4, '0')}`));
   for (let i = 0; i < o.count; i++) {
     const rng = new Rng(hashSeed(o.seed, 'session', i));
-    const cats: AnomalyCategory[] = [];
+    const picked: AnomalyCategory[] = [];
     let lookalike: Lookalike | undefined;
     if (rng.chance(anomalyRate)) {
-      cats.push(rng.pick(categories));
+      picked.push(rng.pick(cats));
       for (let k = 0; k < 2 && rng.chance(comboRate); k++) {
-        const options = categories.filter((c) => cats.every((x) => compatible(x, c)));
-        if (options.length) cats.push(rng.pick(options));
+        const options = cats.filter((c) => picked.every((x) => compatible(x, c)));
+        if (options.length) picked.push(rng.pick(options));
       }
-    } else if (rng.chance(lookalikeRate)) lookalike = rng.pick(lookalikes);
+    } else if (rng.chance(lookalikeRate)) lookalike = rng.pick(allowed);
     yield generateSession(rng, {
       id: `${prefix}-${String(i).padStart(6, '0')}`,
-      categories: cats,
+      categories: picked,
       lookalike,
+      samplingWithin,
+      samplingAvoid,
+      wakeDraw,
       station: pool[rng.int(0, poolSize - 1)],
       stationPool: pool,
       vehicles,

@@ -82,7 +82,7 @@ export function drawEncoding(rng: Rng, x: EncodingContext): Encoding {
     [[null, null, 0], 0.05],
   ];
   // A 0.1 kWh register only where readings are at least a minute apart (it would look stuck otherwise).
-  if (sampling.intervalMs >= 60_000) energyReps.push([['kWh', null, 1], 0.03]);
+  if (sampling.intervalMs >= 60_000) energyReps.push([['kWh', null, 1], 0.08]);
   const multiplierReps: (readonly [EnergyRep, number])[] = [
     [['Wh', 3, 3], 1],
     [['kWh', -3, 0], 1],

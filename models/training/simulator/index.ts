@@ -9,3 +9,5 @@ export { parseEvData, type Vehicle } from './vehicle';
 export { drawStation, type Station } from './station';
 export { formatTimestamp } from './encode';
 export * from './types';
+export { SLICE_KEYS, sessionSlices, heldOutParts, heldOutVehicleIds, HOLDOUT, type SliceKey, type HeldOutPart } from './slices';
+export { FAILURE_CLASSES, generateScenario, scenarioExpectation, type FailureClass } from './scenarios';

@@ -43,6 +43,11 @@ export interface ChargePlan {
   stopMs: number | null;
   /** The car never takes energy. */
   noCharge: boolean;
+  /**
+   * Short low-power draws while not charging (pre-conditioning, balancing after the stop), sorted
+   * and disjoint. They never count as charging in the timeline's first/last charge instants.
+   */
+  wakes: { fromMs: number; toMs: number; kw: number }[];
 }
 
 export interface Timeline {
@@ -81,6 +86,7 @@ export function simulate(ph: ChargerPhysics, plan: ChargePlan, stepMs: number): 
   let limit = Infinity;
   let li = 0;
   let pi = 0;
+  let wi = 0;
   let segStart = 0;
   let wasOn = false;
   const socPerKwh = (100 * ph.efficiency) / ph.batteryKwh;
@@ -100,6 +106,9 @@ export function simulate(ph: ChargerPhysics, plan: ChargePlan, stepMs: number): 
       if (ramp < 1) kw *= ramp;
       if (firstChargeMs === null) firstChargeMs = t;
       lastChargeMs = t + stepMs;
+    } else {
+      while (wi < plan.wakes.length && plan.wakes[wi].toMs <= t) wi++;
+      if (wi < plan.wakes.length && plan.wakes[wi].fromMs <= t) kw = plan.wakes[wi].kw;
     }
     wasOn = on;
     p.push(kw);

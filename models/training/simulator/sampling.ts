@@ -1,4 +1,4 @@
-// When a charger samples: every 15 s to 15 min, with jitter or aligned to the clock (a little
+// When a charger samples: every 10 s to 15 min, with jitter or aligned to the clock (a little
 // late), sometimes skipping a sample. The grid is generated lazily from its own random stream, so
 // it does not change when the session's events (and therefore its end) do.
 import type { Rng } from './rng';
@@ -16,11 +16,14 @@ export interface Sampling {
 }
 
 const MENU: readonly (readonly [number, number])[] = [
-  [15_000, 0.08],
+  [10_000, 0.03],
+  [15_000, 0.07],
   [30_000, 0.12],
-  [60_000, 0.25],
-  [120_000, 0.1],
-  [300_000, 0.2],
+  [60_000, 0.23],
+  [120_000, 0.09],
+  [180_000, 0.04],
+  [240_000, 0.03],
+  [300_000, 0.19],
   [600_000, 0.1],
   [900_000, 0.15],
 ];
@@ -29,8 +32,19 @@ const MIN_SAMPLES = 6;
 /** At most this many, so that a day-long session stays below the API's 20,000 readings. */
 const MAX_SAMPLES = 1500;
 
-export function drawSampling(rng: Rng, durationMs: number, opts: { sparse?: boolean; maxIntervalMs?: number } = {}): Sampling {
-  let menu = MENU.filter(([iv]) => durationMs / iv >= MIN_SAMPLES && durationMs / iv <= MAX_SAMPLES);
+export interface SamplingWish {
+  sparse?: boolean;
+  maxIntervalMs?: number;
+  /** Nominal interval inside [lo, hi] (a held-out sampling regime). */
+  within?: readonly [number, number];
+  /** Nominal interval outside [lo, hi] (training around a held-out regime). */
+  avoid?: readonly [number, number];
+}
+
+export function drawSampling(rng: Rng, durationMs: number, opts: SamplingWish = {}): Sampling {
+  const { within, avoid } = opts;
+  const allowed = (iv: number) => (!within || (iv >= within[0] && iv <= within[1])) && (!avoid || iv < avoid[0] || iv > avoid[1]);
+  let menu = MENU.filter(([iv]) => durationMs / iv >= MIN_SAMPLES && durationMs / iv <= MAX_SAMPLES && allowed(iv));
   if (opts.sparse) menu = menu.filter(([iv]) => iv >= 60_000);
   const cap = opts.maxIntervalMs;
   if (cap !== undefined) menu = menu.filter(([iv]) => iv <= cap);
@@ -41,6 +55,9 @@ export function drawSampling(rng: Rng, durationMs: number, opts: { sparse?: bool
     const lo = opts.sparse ? 60_000 : 15_000;
     intervalMs = Math.max(Math.min(durationMs / MIN_SAMPLES, cap ?? Infinity), Math.min(lo, durationMs / MIN_SAMPLES));
     intervalMs = Math.max(5_000, Math.round(intervalMs / 1000) * 1000);
+    // A held-out regime stays exact: inside it (a short session then has fewer samples), or just below it.
+    if (within) intervalMs = Math.min(within[1], Math.max(within[0], intervalMs));
+    if (avoid && intervalMs >= avoid[0] && intervalMs <= avoid[1]) intervalMs = avoid[0] - 1000;
   }
   // Gaps stay ≤ 15 min ("sparse readings 1–15 min apart" are normal): the 15-minute interval is
   // periodic with its nominal value shortened by the jitter, clock alignment only up to 10 min.

@@ -1,29 +1,30 @@
 // One simulated session: pick a station, a car and what the charger reports; plan and simulate the
 // charging; sample it; inject the requested anomalies (each read back from the corrupted readings
 // against the rules of anomaly-categories.md); encode as OCPP meter values with their quirks.
-// A draw that cannot host the requested anomalies is redrawn (deterministically).
+// A draw that cannot host the requested anomalies, or whose readings would make a label
+// ambiguous under the revised contract (readback.ts), is redrawn (deterministically).
 import { ANOMALY_CATEGORIES, type AnomalyCategory } from '../../../domain/analysis/types';
-import { applyZeroSession, planChargingExpected, sentSlopeKw, showsAbruptStop, verifyChargingExpected, type ExpectedEvent } from './anomalies/charging';
+import { applyZeroSession, planChargingExpected, verifyChargingExpected, type ExpectedEvent } from './anomalies/charging';
 import { Injection, type Has } from './anomalies/context';
 import { finaliseIncorrectPower, injectIncorrectPower } from './anomalies/power';
 import { injectEnergyPit, injectKwhDecrease, injectUnexpectedAccumulate } from './anomalies/register';
 import { injectChargeLevel } from './anomalies/soc';
-import { drawEncoding, encode, energyResolutionKwh } from './encode';
+import { drawEncoding, encode, energyResolutionKwh, type Encoding } from './encode';
 import { loadVehicles } from './ev-data';
-import { simulate } from './physics';
-import { addBriefPauses, addLoadSteps, drawPhysics, drawPlan } from './plan';
+import { simulate, type ChargePlan, type ChargerPhysics } from './physics';
+import { addBriefPauses, addLoadSteps, addWakeDraw, drawPhysics, drawPlan } from './plan';
+import { accrualSuspects, chargingExpectedStretches, socRiseSuspects, type ReadView } from './readback';
 import { Rng, type Seed } from './rng';
 import { drawSampling, Grid } from './sampling';
 import { drawStation, stationFits, type Station, type StationWish } from './station';
-import { buildTrace, CHARGING_KW, isCharging, type Trace } from './trace';
-import type { CurrentType, Lookalike, Measurand, SimSession } from './types';
+import { buildTrace, isCharging } from './trace';
+import { BEHAVIOURS, type Behaviour, type CurrentType, type Lookalike, type Measurand, type SimSession } from './types';
 import type { Vehicle } from './vehicle';
 
 const MIN = 60_000;
 /** Default session starts: 2024-01-01 … 2025-10-01 UTC (in the past, after 2000). */
 export const DEFAULT_START_RANGE: [number, number] = [Date.UTC(2024, 0, 1), Date.UTC(2025, 9, 1)];
-/** SoC is sent only for cars with at least this battery: smaller ones could out-run the 15 kWh SoC rule. */
-const SOC_MIN_BATTERY_KWH = 16;
+const H = 3_600_000;
 const ATTEMPTS = 40;
 
 export interface SessionOptions {
@@ -44,6 +45,24 @@ export interface SessionOptions {
   /** Fixed severity in [0, 1] for every injection (default: drawn per injection). */
   severity?: number;
   current?: CurrentType;
+  /** Nominal sampling interval inside [lo, hi] ms (a held-out sampling regime). */
+  samplingWithin?: readonly [number, number];
+  /** Nominal sampling interval outside [lo, hi] ms. */
+  samplingAvoid?: readonly [number, number];
+  /** AC: the car stops flat at its charge limit (true), never (false), or now and then (default). */
+  stopAtLimit?: boolean;
+  /** A short low-power draw after the stop: always, never, or now and then (default). */
+  wakeDraw?: 'always' | 'never';
+  /** Measurands to send (default: drawn by current type). */
+  measurands?: Measurand[];
+  /** CHARGING_EXPECTED as a stall that resumes or, with SoC, a stop for good (default: drawn). */
+  expectedKind?: 'stall' | 'stopped-early';
+  /** UNEXPECTED_CHARGE_LEVEL_CHANGES as this kind only (default: drawn). */
+  chargeLevelVariant?: 'persistent-drop';
+  /** Adjust the drawn physics and plan before simulation (regression scenarios). */
+  adjustPlan?: (plan: ChargePlan, ph: ChargerPhysics, rng: Rng) => void;
+  /** Adjust the drawn encoding (regression scenarios). */
+  adjustEncoding?: (enc: Encoding) => void;
 }
 
 interface Needs {
@@ -82,12 +101,20 @@ function needsOf(cats: AnomalyCategory[], lookalike: Lookalike | undefined, rng:
     station: { current },
     onePhaseCar: false,
   };
-  // SoC mostly comes from DC (ISO 15118 / CHAdeMO); an AC car sending it is rarer.
-  if (needs.soc && !current && rng.chance(0.75)) needs.station.current = 'DC';
+  // SoC mostly comes from DC (ISO 15118 / CHAdeMO); an AC car sending it is rarer, but AC SoC
+  // anomalies (the persistent drop) need examples too.
+  if (needs.soc && !current && rng.chance(0.55)) needs.station.current = 'DC';
   switch (lookalike) {
     case 'smart-charging-idle':
+      if (!current) needs.station.current = rng.chance(0.85) ? 'AC' : 'DC';
+      break;
     case 'long-session':
+    case 'stop-at-limit':
+    case 'overnight-idle':
       needs.station.current = 'AC';
+      break;
+    case 'wake-draw':
+      if (!current) needs.station.current = rng.chance(0.8) ? 'AC' : 'DC';
       break;
     case 'per-phase-only':
       needs.station = { current: 'AC', threePhase: rng.chance(0.8) };
@@ -118,17 +145,19 @@ function needsOf(cats: AnomalyCategory[], lookalike: Lookalike | undefined, rng:
 function pickVehicle(rng: Rng, vehicles: Vehicle[], station: Station, needs: Needs): Vehicle | null {
   const fit = vehicles.filter(
     (v) =>
-      (station.current === 'AC' || v.dc !== null) &&
-      (!needs.soc || v.batteryKwh >= SOC_MIN_BATTERY_KWH) &&
-      (!needs.onePhaseCar || v.acPhases === 1),
+      (station.current === 'AC' || v.dc !== null) && (!needs.onePhaseCar || v.acPhases === 1),
   );
   if (fit.length === 0) return null;
   // Motorbikes are rare at public points.
   return rng.weighted(fit.map((v) => [v, v.kind === 'motorbike' ? 0.25 : 1] as const));
 }
 
-function pickMeasurands(rng: Rng, station: Station, vehicle: Vehicle, needs: Needs): Has | null {
-  const socOk = vehicle.batteryKwh >= SOC_MIN_BATTERY_KWH;
+function pickMeasurands(rng: Rng, station: Station, needs: Needs, forced?: Measurand[]): Has | null {
+  if (forced) {
+    const has = { energy: forced.includes('energy'), power: forced.includes('power'), soc: forced.includes('soc') };
+    const ok = (has.energy || has.power) && (!needs.energy || has.energy) && (!needs.power || has.power) && (!needs.soc || has.soc);
+    return ok ? has : null;
+  }
   const mixes: (readonly [string, number])[] =
     station.current === 'DC'
       ? [
@@ -141,13 +170,13 @@ function pickMeasurands(rng: Rng, station: Station, vehicle: Vehicle, needs: Nee
       : [
           ['E', 0.38],
           ['EP', 0.5],
-          ['EPS', 0.06],
-          ['ES', 0.02],
+          ['EPS', 0.12],
+          ['ES', 0.05],
           ['P', 0.04],
         ];
   const ok = mixes.filter(
     ([m]) =>
-      (!needs.energy || m.includes('E')) && (!needs.power || m.includes('P')) && (!needs.soc || m.includes('S')) && (socOk || !m.includes('S')),
+      (!needs.energy || m.includes('E')) && (!needs.power || m.includes('P')) && (!needs.soc || m.includes('S')),
   );
   if (ok.length === 0) return null;
   const m = rng.weighted(ok);
@@ -162,18 +191,26 @@ function tryGenerate(rng: Rng, cats: AnomalyCategory[], o: SessionOptions): SimS
   const station = chooseStation(rng, o, needs.station);
   const vehicle = pickVehicle(rng, o.vehicles ?? loadVehicles(), station, needs);
   if (!vehicle) return null;
-  const has = pickMeasurands(rng, station, vehicle, needs);
+  const has = pickMeasurands(rng, station, needs, o.measurands);
   if (!has) return null;
   const ph = drawPhysics(rng, vehicle, station);
   const [lo, hi] = o.startRange ?? DEFAULT_START_RANGE;
   const startMs = o.startMs ?? Math.floor(rng.range(lo, hi) / 1000) * 1000;
-  const plan = drawPlan(rng, ph, startMs, { lookalike, zero });
+  // Behaviour families drawn now and then whatever the look-alike (never on a zero session).
+  const ac = station.current === 'AC';
+  const wantWake = !zero && o.wakeDraw !== 'never' && (o.wakeDraw === 'always' || lookalike === 'wake-draw' || rng.chance(0.05));
+  const stopAtLimit = ac && !zero && o.stopAtLimit !== false && (o.stopAtLimit || lookalike === 'stop-at-limit' || (lookalike !== 'tapered-finish-idle' && rng.chance(0.3)));
+  if (stopAtLimit) ph.taperStartSoc = 100; // flat to the limit, then 0
+  const plan = drawPlan(rng, ph, startMs, { lookalike, zero, stopAtLimit, idleTail: wantWake, smartDelay: !zero && rng.chance(0.08) });
+  o.adjustPlan?.(plan, ph, rng);
 
   const base = simulate(ph, plan, 30_000);
   if (!zero && base.firstChargeMs === null) return null;
   const sampling = drawSampling(rng, base.endMs - startMs, {
     sparse: lookalike === 'sparse-readings',
     maxIntervalMs: lookalike === 'brief-pause' ? 120_000 : undefined,
+    within: o.samplingWithin,
+    avoid: o.samplingAvoid,
   });
   const grid = new Grid(rng.fork('grid'), startMs, sampling);
   const iv = sampling.intervalMs;
@@ -187,23 +224,31 @@ function tryGenerate(rng: Rng, cats: AnomalyCategory[], o: SessionOptions): SimS
     if (plan.limits.length) quirks.push(station.sharedCabinet ? 'shared-cabinet' : 'load-steps');
   }
   if (!zero && (lookalike === 'brief-pause' || (iv <= 120_000 && rng.chance(0.04)))) {
-    addBriefPauses(rng, plan, base);
+    addBriefPauses(rng, plan, base, iv);
     if (plan.pauses.length) quirks.push('brief-pause');
   }
   const severity = () => o.severity ?? rng.next();
   let event: ExpectedEvent | null = null;
   if (expected) {
-    event = planChargingExpected(rng, plan, base, grid, has.soc, severity());
+    event = planChargingExpected(rng, plan, base, grid, has.soc, severity(), o.expectedKind);
     if (!event) return null;
   }
   if (lookalike && !plannedLookalike(lookalike, plan.limits.length, plan.pauses.length, iv)) return null;
 
-  const tl = simulate(ph, plan, iv <= 30_000 ? 5_000 : 10_000);
+  const stepMs = iv <= 30_000 ? 5_000 : 10_000;
+  let tl = simulate(ph, plan, stepMs);
+  if (wantWake) {
+    if (addWakeDraw(rng, plan, tl, (end) => grid.upTo(end), has.power)) tl = simulate(ph, plan, stepMs);
+    else if (o.wakeDraw === 'always' || lookalike === 'wake-draw') return null;
+  }
   const t = grid.session(tl.endMs);
   if (t.length < 4) return null;
   if (lookalike === 'tapered-finish-idle' && !(tl.fullMs !== null && tl.endMs - tl.fullMs >= 12 * MIN)) return null;
-  if (lookalike === 'long-session' && t[t.length - 1] - t[0] <= 6 * 3_600_000) return null;
+  if (lookalike === 'long-session' && t[t.length - 1] - t[0] <= 6 * H) return null;
+  if (lookalike === 'stop-at-limit' && !(tl.fullMs !== null && tl.endMs - tl.fullMs >= 12 * MIN)) return null;
+  if (lookalike === 'overnight-idle' && !(tl.lastChargeMs !== null && tl.endMs - tl.lastChargeMs > 6 * H + 10 * MIN)) return null;
   const enc = drawEncoding(rng.fork('encoding'), { station, phasesUsed: ph.phasesUsed, has, sampling, lookalike });
+  o.adjustEncoding?.(enc);
   const tr = buildTrace(tl, t, rng.fork('noise'), {
     registerStartKwh: enc.registerStartKwh,
     powerNoise: enc.powerNoise,
@@ -217,11 +262,10 @@ function tryGenerate(rng: Rng, cats: AnomalyCategory[], o: SessionOptions): SimS
     for (let i = 0; i < t.length; i++) if (isCharging(tr, i)) charging++;
     if (delivered < 0.2 || charging < 2) return null;
   }
+  // A wake draw must show in the readings: after it, the session is still idle.
+  if (plan.wakes.length && !t.some((x) => x > plan.wakes[0].toMs)) return null;
 
   const res = energyResolutionKwh(enc);
-  // Without SoC a finished car idling on must show its taper, or the readings say "abrupt stop".
-  if (!has.soc && event?.kind !== 'stopped-early' && idleTailLooksAbrupt(tr, has, res)) return null;
-
   const inj = new Injection(rng.fork('inject'), tr, has, station.ratedKw, res, ph.phasesUsed);
   if (zero && !applyZeroSession(inj, severity())) return null;
   if (event && !verifyChargingExpected(inj, event)) return null;
@@ -230,7 +274,7 @@ function tryGenerate(rng: Rng, cats: AnomalyCategory[], o: SessionOptions): SimS
     ['UNEXPECTED_KWH_ACCUMULATE', (s) => injectUnexpectedAccumulate(inj, s)],
     ['KWH_DECREASE', (s) => injectKwhDecrease(inj, s)],
     ['ENERGY_PIT', (s) => injectEnergyPit(inj, s)],
-    ['UNEXPECTED_CHARGE_LEVEL_CHANGES', (s) => injectChargeLevel(inj, s, !zero)],
+    ['UNEXPECTED_CHARGE_LEVEL_CHANGES', (s) => injectChargeLevel(inj, s, !zero, o.chargeLevelVariant)],
   ];
   for (const [cat, fn] of inject) {
     if (!cats.includes(cat)) continue;
@@ -241,15 +285,37 @@ function tryGenerate(rng: Rng, cats: AnomalyCategory[], o: SessionOptions): SimS
       [1, 0.15],
       [2, 0.05],
     ] as const);
-    for (let k = 0; k < more && cat !== 'INCORRECT_ACTIVE_POWER_REGISTER'; k++) fn(severity());
+    for (let k = 0; k < more && cat !== 'INCORRECT_ACTIVE_POWER_REGISTER' && !o.chargeLevelVariant; k++) fn(severity());
   }
   if (!finaliseIncorrectPower(inj)) return null;
-  // A power anomaly or a register jump may have moved the peak a stop is judged against, or hidden
-  // a taper: the readings as sent must still tell an abrupt stop from a finished car.
-  if (!has.soc) {
-    for (const r of inj.ranges) if (r.category === 'CHARGING_EXPECTED' && !showsAbruptStop(inj, tr.t.indexOf(r.startMs), station.ratedKw)) return null;
-    if (event?.kind !== 'stopped-early' && !inj.ranges.some((r) => r.category === 'UNEXPECTED_KWH_ACCUMULATE') && idleTailLooksAbrupt(tr, has, res)) return null;
+  // The whole session read back against the revised contract: every CHARGING_EXPECTED stretch the
+  // readings show is labelled and every label is shown (a power anomaly may have moved the peak, a
+  // SoC drop may have put a stop below 70 %), no stretch is borderline, and no unlabelled SoC rise
+  // comes near the bound.
+  const view: ReadView = { tr, has, resKwh: res, ratingKw: station.ratedKw };
+  const stretches = chargingExpectedStretches(view);
+  // With a faulty power series the register's slope must tell the same story.
+  if (has.power && has.energy && inj.ranges.some((r) => r.category === 'INCORRECT_ACTIVE_POWER_REGISTER')) {
+    const bySlope = chargingExpectedStretches({ ...view, has: { ...has, power: false } }).filter((x) => x.verdict !== 'clean');
+    const byPower = stretches.filter((x) => x.verdict !== 'clean');
+    if (bySlope.length !== byPower.length || bySlope.some((x, k) => x.verdict !== byPower[k].verdict || x.a !== byPower[k].a)) return null;
   }
+  // Without power, a register fault (a jump read as charging, a pit) must not change the story either.
+  if (!has.power && has.energy && inj.ranges.some((r) => r.category !== 'ZERO_SESSION' && r.category !== 'CHARGING_EXPECTED' && r.category !== 'UNEXPECTED_CHARGE_LEVEL_CHANGES')) {
+    const sent = chargingExpectedStretches({ ...view, sentRegister: true }).filter((x) => x.verdict !== 'clean');
+    const truth = stretches.filter((x) => x.verdict !== 'clean');
+    if (sent.length !== truth.length || sent.some((x, k) => x.verdict !== truth[k].verdict || x.a !== truth[k].a)) return null;
+  }
+  if (stretches.some((x) => x.verdict === 'ambiguous')) return null;
+  const shown = stretches.filter((x) => x.verdict === 'anomaly').map((x) => t[x.a]);
+  const labelled = inj.ranges.filter((r) => r.category === 'CHARGING_EXPECTED').map((r) => r.startMs);
+  if (shown.length !== labelled.length || shown.some((x) => !labelled.includes(x))) return null;
+  const energyRanges = inj.ranges.filter((r) => r.category === 'UNEXPECTED_KWH_ACCUMULATE' || r.category === 'KWH_DECREASE' || r.category === 'ENERGY_PIT');
+  // Readings next to a labelled register fault (the run may start in a pit or at a jump).
+  const nearEnergyFault = (i: number) => energyRanges.some((r) => t[Math.min(i + 1, t.length - 1)] >= r.startMs && t[Math.max(i - 1, 0)] <= r.endMs + 15_000);
+  if (accrualSuspects(view, nearEnergyFault).length) return null;
+  const socRanges = inj.ranges.filter((r) => r.category === 'UNEXPECTED_CHARGE_LEVEL_CHANGES');
+  if (socRiseSuspects(view, 1, (i) => socRanges.some((r) => t[i + 1] >= r.startMs && t[i] <= r.endMs)).length) return null;
   if (inj.powerEncoding.forceKw) {
     enc.powerUnit = 'kW';
     enc.powerMultiplier = null;
@@ -268,6 +334,15 @@ function tryGenerate(rng: Rng, cats: AnomalyCategory[], o: SessionOptions): SimS
   if (sampling.dropRate > 0) quirks.push('missing-samples');
   if (sampling.clockAligned) quirks.push('clock-aligned');
 
+  const shows = new Set<Behaviour>();
+  if (!zero && plan.chargeStartMs - startMs >= 10 * MIN) shows.add('smart-delay');
+  if (stopAtLimit && tl.fullMs !== null) shows.add('stop-at-limit');
+  if (tl.lastChargeMs !== null && tl.endMs - tl.lastChargeMs > 6 * H) shows.add('overnight');
+  if (plan.wakes.length) shows.add('wake-draw');
+  if (plan.pauses.length) shows.add('stall-resume');
+  if (plan.limits.length) shows.add('load-management');
+  if (tl.fullMs !== null && !stopAtLimit && (ac ? plan.socTarget > ph.taperStartSoc : plan.socTarget >= 90)) shows.add('tapered-finish');
+
   return {
     id: o.id ?? `sim-${rng.seed.toString(36)}`,
     stationId: station.id,
@@ -285,6 +360,8 @@ function tryGenerate(rng: Rng, cats: AnomalyCategory[], o: SessionOptions): SimS
     truth: { categories, ranges, clean: ranges.length === 0, ...(lookalike && ranges.length === 0 ? { lookalike } : {}) },
     profile: {
       current: station.current,
+      drive: vehicle.drive,
+      behaviours: BEHAVIOURS.filter((b) => shows.has(b)),
       stationKw: station.ratedKw,
       vehicleId: vehicle.id,
       batteryKwh: vehicle.batteryKwh,
@@ -301,33 +378,6 @@ function tryGenerate(rng: Rng, cats: AnomalyCategory[], o: SessionOptions): SimS
       quirks: [...new Set(quirks)],
     },
   };
-}
-
-/**
- * An idle tail (≥ 10 min after the last charging reading) whose readings show no taper: the last
- * charging level (power, else register slope) ≥ 50 % of the peak and no gradual decline over the
- * 15 min before (≥ 3 readings, ≥ 25 % fall, no single step over 60 % of it). Without SoC that is
- * indistinguishable from CHARGING_EXPECTED, so a clean session must not look like it.
- */
-function idleTailLooksAbrupt(tr: Trace, has: Has, resKwh: number): boolean {
-  const { t, p, e } = tr;
-  const n = t.length;
-  // As the readings show it: power, else the register's slope to the next reading (> 0.5 kW charges).
-  const level = (i: number) => (has.power ? p[i] : sentSlopeKw(t, e, i, resKwh));
-  let last = n - 1;
-  while (last >= tr.w0 && !(level(last) > CHARGING_KW)) last--;
-  if (last < tr.w0 || last >= n - 2 || t[n - 1] - t[last + 1] < 10 * MIN) return false;
-  let peak = 0;
-  for (let i = tr.w0; i <= last; i++) peak = Math.max(peak, level(i));
-  if (level(last) < 0.5 * peak) return false;
-  const vals: number[] = [];
-  for (let i = last; i >= tr.w0 && t[i] >= t[last] - 15 * MIN && level(i) > CHARGING_KW; i--) vals.unshift(level(i));
-  if (vals.length < 3) return true;
-  const top = Math.max(...vals);
-  const decline = top - vals[vals.length - 1];
-  if (decline < 0.25 * top) return true;
-  for (let i = 0; i + 1 < vals.length; i++) if (vals[i] - vals[i + 1] > 0.6 * decline) return true;
-  return false;
 }
 
 function chooseStation(rng: Rng, o: SessionOptions, wish: StationWish): Station {

@@ -25,6 +25,10 @@ export const LOOKALIKES = [
   'ocpp201-multiplier',
   'brief-pause',
   'long-session',
+  // Revised contract (issue 14): how charging normally ends and what follows.
+  'stop-at-limit',
+  'overnight-idle',
+  'wake-draw',
 ] as const;
 export type Lookalike = (typeof LOOKALIKES)[number];
 
@@ -66,9 +70,22 @@ export interface SimMetadata {
   sharedCabinet?: boolean;
 }
 
+/**
+ * Behaviour families a session can show (several at once), for slices and the behaviour hold-out:
+ * a smart-charging delay before charging starts, an AC car stopping flat at its charge limit, idle
+ * for hours after charging (overnight), a short low-power draw after the stop, charging stopped and
+ * resumed (brief pauses and stalls), load management stepping power down, a tapered finish.
+ */
+export const BEHAVIOURS = ['smart-delay', 'stop-at-limit', 'overnight', 'wake-draw', 'stall-resume', 'load-management', 'tapered-finish'] as const;
+export type Behaviour = (typeof BEHAVIOURS)[number];
+
 /** How the session was generated, for stratified evaluation (not sent to the API). */
 export interface SimProfile {
   current: CurrentType;
+  /** Battery-electric or plug-in hybrid (ev-data.json `type`). */
+  drive: 'bev' | 'phev';
+  /** Behaviour families the session shows (BEHAVIOURS order). */
+  behaviours: Behaviour[];
   stationKw: number;
   vehicleId: string;
   batteryKwh: number;

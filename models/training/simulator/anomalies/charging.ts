@@ -1,8 +1,9 @@
 // Session-level anomalies, decided in the charging plan before simulation: ZERO_SESSION (the car
-// never takes energy) and CHARGING_EXPECTED (charging stops, or stalls for ≥ 10 min, while the car
-// still needs energy). After simulation the idle stretch is read back from the readings and checked
-// against the rule: ≥ 10 min between idle readings, SoC < 95 %, or without SoC an abrupt stop
-// (last power ≥ 50 % of the peak, no taper) that the readings show as abrupt.
+// never takes energy, judged over all readings) and CHARGING_EXPECTED (revised contract: an abrupt
+// stop, ≥ 10 min idle, and evidence the car wanted more — a later resumption, or SoC reported and
+// below 70 % at the stop). A stall resumes to full power; a stop without resumption is planned only
+// with SoC, well below 70 %. After simulation the idle stretch is read back from the readings
+// (readback.ts judges the whole session once every anomaly is in).
 import type { ChargePlan, Timeline } from '../physics';
 import { stateAt } from '../physics';
 import type { Rng } from '../rng';
@@ -15,8 +16,10 @@ const H = 3_600_000;
 const IDLE_EXPECTED_MS = 10 * MIN;
 /** The idle readings must span the threshold plus this. */
 const IDLE_MARGIN_MS = 30_000;
-/** SoC at the stop stays below this (the rule's 95 % with margin for rounding and drift). */
-const SOC_STOP_MAX = 88;
+/** A stall (resumption is the evidence) stops below this SoC, leaving room to resume at full power. */
+const SOC_STALL_MAX = 88;
+/** A stop without resumption needs SoC below 70 % at the stop: planned below this (rounding, drift). */
+const SOC_STOP_MAX = 62;
 const ABRUPT_FRACTION = 0.6;
 const TAPER_LOOKBACK_MS = 15 * MIN;
 const ZERO_MIN_SPAN_MS = 2 * MIN + 30_000;
@@ -29,14 +32,24 @@ export interface ExpectedEvent {
 }
 
 /**
- * Adds a stop or a stall to the plan, placed on the baseline timeline: while charging, SoC below
- * 88 %, inside the last 6 hours of the final session. Without SoC the stop falls just before a
- * reading at ≥ 60 % of the peak, so that the readings show an abrupt stop.
+ * Adds a stall (charging resumes) or, with SoC, a stop for good to the plan, placed on the baseline
+ * timeline: while charging, inside the last 6 hours of the final session, just before a reading at
+ * ≥ 60 % of the peak, so that the readings show an abrupt stop.
  */
-export function planChargingExpected(rng: Rng, plan: ChargePlan, base: Timeline, grid: Grid, hasSoc: boolean, severity: number): ExpectedEvent | null {
+export function planChargingExpected(
+  rng: Rng,
+  plan: ChargePlan,
+  base: Timeline,
+  grid: Grid,
+  hasSoc: boolean,
+  severity: number,
+  kindWish?: ExpectedEvent['kind'],
+): ExpectedEvent | null {
   if (base.firstChargeMs === null || base.lastChargeMs === null) return null;
   const iv = grid.sampling.intervalMs;
-  const kind: ExpectedEvent['kind'] = rng.chance(0.5) ? 'stall' : 'stopped-early';
+  // Without SoC only a resumption shows that the car wanted more.
+  const kind: ExpectedEvent['kind'] = !hasSoc ? 'stall' : (kindWish ?? (rng.chance(0.5) ? 'stall' : 'stopped-early'));
+  const socMax = kind === 'stall' ? SOC_STALL_MAX : SOC_STOP_MAX;
   const minIdle = IDLE_EXPECTED_MS + 2.5 * iv + MIN;
   const maxIdle = kind === 'stall' ? 3 * H : Math.min(5 * H, WINDOW_MS - 4 * iv - 10 * MIN);
   if (maxIdle <= minIdle) return null;
@@ -46,7 +59,7 @@ export function planChargingExpected(rng: Rng, plan: ChargePlan, base: Timeline,
   let to = Math.min(base.fullMs ?? Infinity, base.lastChargeMs) - iv;
   // SoC still clearly below full at the stop.
   for (let k = base.soc.length - 1; k >= 0; k--) {
-    if (base.soc[k] < SOC_STOP_MAX) {
+    if (base.soc[k] < socMax) {
       to = Math.min(to, base.startMs + k * base.stepMs);
       break;
     }
@@ -58,15 +71,13 @@ export function planChargingExpected(rng: Rng, plan: ChargePlan, base: Timeline,
   const peak = Math.max(...base.p);
   for (let tries = 0; tries < 12; tries++) {
     let at = rng.range(from, to);
-    if (!hasSoc) {
-      const instants = grid.upTo(at + 3 * iv);
-      let i = instants.length - 1;
-      while (i > 0 && instants[i] > at) i--;
-      if (i < 0 || i + 1 >= instants.length) continue;
-      at = instants[i] + rng.range(0.75, 0.95) * (instants[i + 1] - instants[i]);
-      if (at < from || at > to) continue;
-      if (stateAt(base, at).kw < ABRUPT_FRACTION * peak) continue;
-    }
+    const instants = grid.upTo(at + 3 * iv);
+    let i = instants.length - 1;
+    while (i > 0 && instants[i] > at) i--;
+    if (i < 0 || i + 1 >= instants.length) continue;
+    at = instants[i] + rng.range(0.75, 0.95) * (instants[i + 1] - instants[i]);
+    if (at < from || at > to) continue;
+    if (stateAt(base, at).kw < ABRUPT_FRACTION * peak) continue;
     // Never after a taper (a DC curve falling with SoC): a tapered finish is not an anomaly.
     const kw = stateAt(base, at).kw;
     if (at - TAPER_LOOKBACK_MS > base.firstChargeMs && stateAt(base, at - TAPER_LOOKBACK_MS).kw > kw / 0.8) continue;
@@ -100,15 +111,13 @@ export function verifyChargingExpected(c: Injection, ev: ExpectedEvent): boolean
 
   // No taper into the stop, whatever the measurands.
   for (let i = a - 2; i >= c.tr.w0 && t[i] >= t[a - 1] - TAPER_LOOKBACK_MS; i--) if (pTrue[i] > pTrue[a - 1] / 0.8) return false;
-  let socFactor: number;
+  if (!showsAbruptStop(c, a, c.ratingKw)) return false;
+  let socFactor = 0.5;
   if (c.has.soc) {
     let hi = 0;
     for (let i = a - 1; i <= b; i++) hi = Math.max(hi, s[i]);
-    if (hi > SOC_STOP_MAX + 5) return false;
+    if (ev.kind === 'stopped-early' && hi > SOC_STOP_MAX + 3) return false;
     socFactor = clamp01((95 - hi) / 60);
-  } else {
-    if (!showsAbruptStop(c, a, c.ratingKw)) return false;
-    socFactor = 0.5;
   }
   c.claim(c.busyE, a - 1, b);
   c.claim(c.busyP, a - 1, b);
@@ -119,7 +128,7 @@ export function verifyChargingExpected(c: Injection, ev: ExpectedEvent): boolean
 }
 
 /**
- * Without SoC the readings themselves must show the stop at reading `a` as abrupt: the level before
+ * The readings themselves must show the stop at reading `a` as abrupt: the level before
  * it (power, else the register's slope) ≥ 60 % of the window's peak (implausible spikes above
  * 1.5 × the rating left out, as a register jump is no charging) and no rise-and-fall within 15 min.
  * Checked again after all injections, since a power anomaly can move the peak.
@@ -175,6 +184,7 @@ export function applyZeroSession(c: Injection, severity: number): boolean {
     const level = c.has.energy ? c.rng.range(0.05, 0.4) : Math.min(c.rng.range(0.05, 0.4), (0.06 * H) / span);
     for (let i = 0; i < n; i++) p[i] = level * c.rng.range(0.9, 1.1);
   }
-  c.add('ZERO_SESSION', t[0], t[n - 1], 0.5 * severity + 0.5 * clamp01(span / H), variant);
+  // The range is the whole analysis window (the last 6 hours of a longer session).
+  c.add('ZERO_SESSION', t[c.tr.w0], t[n - 1], 0.5 * severity + 0.5 * clamp01(span / H), variant + (c.tr.w0 > 0 ? '/long' : ''));
   return true;
 }
