@@ -9,6 +9,7 @@
 import {
   chargingEpisodes,
   context,
+  deliveredBetweenFn,
   energyAtFn,
   flowingFn,
   interp,
@@ -41,6 +42,8 @@ const {
 const SLACK_MS = MIN;
 /** Energy that counts as "rose" or "unexplained" at the least (beyond the register's resolution). */
 const RISE_KWH = 0.01;
+/** Energy and power stamped this close belong to the same sample. */
+const SKEW_MS = 2000;
 
 type Check = (c: Ctx, from: number, to: number) => boolean;
 
@@ -145,11 +148,10 @@ function impossibleSoc(c: Ctx, from: number, to: number): boolean {
   const energyAt = energyAtFn(c);
   const flowing = flowingFn(c, energyAt);
   const battery = sessionBatteryKwh(S, energyAt, flowing);
+  const deliveredBetween = deliveredBetweenFn(c);
   for (let j = Math.max(1, a); j < Math.min(S.t.length, b + 1); j++) {
-    const ea = energyAt(S.t[j - 1]);
-    const eb = energyAt(S.t[j]);
-    if (ea === undefined || eb === undefined) continue;
-    if (S.v[j] - S.v[j - 1] - (100 * Math.max(0, eb - ea)) / battery > SOC_RISE_SLACK + EPS) return true;
+    const de = deliveredBetween(S.t[j - 1], S.t[j]);
+    if (de !== undefined && S.v[j] - S.v[j - 1] - (100 * de) / battery > SOC_RISE_SLACK + EPS) return true;
   }
   // Falls: against the highest SoC of the same stretch of flowing energy.
   for (let j = Math.max(1, a), r = Math.max(0, a - 1); j < Math.min(S.t.length, b + 1); j++) {
@@ -185,16 +187,20 @@ function stoppedWhileWanted(c: Ctx, from: number, to: number): boolean {
   return false;
 }
 
-/** The highest power reading in or next to [a, b] (within the sparse-reading gap), or null without one. */
+/**
+ * The highest power reading in [a, b] (give or take clock skew); without one there, the higher of
+ * the two readings around it (within the sparse-reading gap); null when power says nothing.
+ */
 function powerAround(c: Ctx, a: number, b: number): number | null {
   const { P } = c;
   if (!c.hasP) return null;
   let best: number | null = null;
-  let i = lowerBound(P.t, a - 2000);
-  if (i > 0 && a - P.t[i - 1] <= MAX_GAP_MS) best = P.v[i - 1];
-  for (; i < P.t.length && P.t[i] <= b + 2000; i++) best = best === null ? P.v[i] : Math.max(best, P.v[i]);
-  if (i < P.t.length && P.t[i] - b <= MAX_GAP_MS) best = best === null ? P.v[i] : Math.max(best, P.v[i]);
-  return best;
+  let i = lowerBound(P.t, a - SKEW_MS);
+  for (let k = i; k < P.t.length && P.t[k] <= b + SKEW_MS; k++) best = best === null ? P.v[k] : Math.max(best, P.v[k]);
+  if (best !== null) return best;
+  const before = i > 0 && a - P.t[i - 1] <= MAX_GAP_MS ? P.v[i - 1] : null;
+  const after = i < P.t.length && P.t[i] - b <= MAX_GAP_MS ? P.v[i] : null;
+  return before === null ? after : after === null ? before : Math.max(before, after);
 }
 
 /** What the power readings can explain over [a, b] at most (kWh). */

@@ -149,8 +149,8 @@ export function context(w: AnalysisWindow, metadata: Record<string, unknown> | n
   const P = w.power;
   const res = registerResolution(E.v);
   const thr = Math.max(DECREASE_KWH, res) + EPS;
-  const { dips, skip, rebase } = scanDips(E, thr);
-  const D = delivered(E, skip, rebase, dips);
+  const { dips, skip, rebase, credit } = scanDips(E, thr);
+  const D = delivered(E, skip, rebase, credit, dips);
   const rating = stationRating(metadata);
   const act = activity(E, P, D, res);
   const cap = RATE_FACTOR * (rating ?? DEFAULT_MAX_KW);
@@ -228,12 +228,13 @@ function threeDistinct(v: number[]): boolean {
  * recovered, is a decrease. Intervals into, inside (pits) and out of a dip are marked so that the
  * drop and the jump back are not read as energy delivered.
  */
-function scanDips(E: Series, thr: number): { dips: Dip[]; skip: boolean[]; rebase: (number | null)[] } {
+function scanDips(E: Series, thr: number): { dips: Dip[]; skip: boolean[]; rebase: (number | null)[]; credit: number[] } {
   const n = E.t.length;
   const skip: boolean[] = new Array(Math.max(0, n - 1)).fill(false);
   const rebase: (number | null)[] = new Array(Math.max(0, n - 1)).fill(null);
+  const credit: number[] = new Array(Math.max(0, n - 1)).fill(0);
   const dips: Dip[] = [];
-  if (n === 0) return { dips, skip, rebase };
+  if (n === 0) return { dips, skip, rebase, credit };
   let maxV = E.v[0];
   let i = 1;
   while (i < n) {
@@ -262,15 +263,17 @@ function scanDips(E: Series, thr: number): { dips: Dip[]; skip: boolean[]; rebas
       skip[j - 1] = true;
       rebase[j - 1] = E.v[j];
       skip[k - 1] = true;
+      // The way back up is no delivery, but what it ends above the old maximum is.
+      credit[k - 1] = Math.max(0, E.v[k] - maxV);
     }
     maxV = Math.max(maxV, E.v[k]);
     rebase[k - 1] = maxV;
     i = k + 1;
   }
-  return { dips, skip, rebase };
+  return { dips, skip, rebase, credit };
 }
 
-function delivered(E: Series, skip: boolean[], rebase: (number | null)[], dips: Dip[]): number[] {
+function delivered(E: Series, skip: boolean[], rebase: (number | null)[], credit: number[], dips: Dip[]): number[] {
   const n = E.t.length;
   const D: number[] = new Array(n).fill(0);
   if (n === 0) return D;
@@ -278,7 +281,7 @@ function delivered(E: Series, skip: boolean[], rebase: (number | null)[], dips: 
   let hi = E.v[0];
   for (let i = 0; i + 1 < n; i++) {
     if (skip[i]) {
-      D[i + 1] = D[i];
+      D[i + 1] = D[i] + credit[i];
       const r = rebase[i];
       if (r !== null) hi = r;
       continue;
@@ -343,11 +346,26 @@ function registerSlopes(E: Series, D: number[], res: number): number[] {
   let prev = 0;
   for (let i = 0; i < n; i++) {
     while (k < ticks.length && ticks[k] <= i) prev = ticks[k++];
+    if (k === 0 && k < ticks.length) {
+      // Before the register's first step nothing says when charging began: each interval's own
+      // slope (flat ones are idle, the one with the step is the step over its length).
+      out[i] = (D[i + 1] - D[i]) / ((E.t[i + 1] - E.t[i]) / H);
+      continue;
+    }
     let j = k;
     while (j < ticks.length && E.t[ticks[j]] - E.t[prev] < 10_000) j++;
     if (j < ticks.length) {
       const next = ticks[j];
       out[i] = (D[next] - D[prev]) / ((E.t[next] - E.t[prev]) / H);
+      if (i > prev) {
+        // Flat since the last step: less than a step was delivered since, whatever came later.
+        out[i] = Math.min(out[i], step / ((E.t[i] - E.t[prev]) / H));
+      } else if (i + 1 < n && D[i + 1] <= D[i] + EPS && step / ((E.t[i + 1] - E.t[i]) / H) < CHARGING_KW) {
+        // The last step before the register goes idle: the rate that led up to it (at the first
+        // reading, with nothing before it, the idle that follows).
+        const before = k >= 2 ? ticks[k - 2] : -1;
+        out[i] = before >= 0 ? (D[i] - D[before]) / ((E.t[i] - E.t[before]) / H) : step / ((E.t[i + 1] - E.t[i]) / H);
+      }
     } else if (i === n - 1 && prev === i && k >= 2) {
       const before = ticks[k - 2];
       out[i] = (D[i] - D[before]) / ((E.t[i] - E.t[before]) / H); // still charging at the last reading
@@ -692,11 +710,11 @@ function chargeLevel(c: Ctx): Anomaly[] {
   // Rises: between consecutive SoC readings, at most what the delivered energy explains for the
   // battery the session itself shows, + 3 points.
   const battery = sessionBatteryKwh(S, energyAt, flowing);
+  const deliveredBetween = deliveredBetweenFn(c);
   for (let j = 1; j < m; j++) {
-    const ea = energyAt(S.t[j - 1]);
-    const eb = energyAt(S.t[j]);
-    if (ea === undefined || eb === undefined) continue;
-    const over = S.v[j] - S.v[j - 1] - (100 * Math.max(0, eb - ea)) / battery - SOC_RISE_SLACK;
+    const de = deliveredBetween(S.t[j - 1], S.t[j]);
+    if (de === undefined) continue;
+    const over = S.v[j] - S.v[j - 1] - (100 * de) / battery - SOC_RISE_SLACK;
     if (over > EPS) {
       spans.push({
         start: bucket(c, S.t[j - 1]),
@@ -719,12 +737,41 @@ function chargeLevel(c: Ctx): Anomaly[] {
 /** Energy delivered up to instant t: the register where there is one, else what power can explain at most. */
 export function energyAtFn(c: Ctx): (t: number) => number | undefined {
   if (c.hasE) return (t) => interp(c.E.t, c.D, t, Infinity, SKEW_MS, MAX_GAP_MS);
-  if (c.hasP) {
-    const cum = [0];
-    for (let k = 0; k + 1 < c.P.t.length; k++) cum.push(cum[k] + Math.max(c.P.v[k], c.P.v[k + 1]) * ((c.P.t[k + 1] - c.P.t[k]) / H));
-    return (t) => interp(c.P.t, cum, t, Infinity, SKEW_MS, MAX_GAP_MS);
-  }
-  return () => undefined;
+  return powerEnergyAtFn(c);
+}
+
+/** The most the power readings explain up to instant t (kWh); undefined without power. */
+function powerEnergyAtFn(c: Ctx): (t: number) => number | undefined {
+  if (!c.hasP) return () => undefined;
+  const cum = [0];
+  for (let k = 0; k + 1 < c.P.t.length; k++) cum.push(cum[k] + Math.max(c.P.v[k], c.P.v[k + 1]) * ((c.P.t[k + 1] - c.P.t[k]) / H));
+  return (t) => interp(c.P.t, cum, t, Infinity, SKEW_MS, MAX_GAP_MS);
+}
+
+/**
+ * Energy delivered between two SoC readings: the register's, except across a register dip (its
+ * drop, hole or jump back), where what was delivered is not known: there the most power explains,
+ * if it covers the span, else undefined (the step is not judged).
+ */
+export function deliveredBetweenFn(c: Ctx): (a: number, b: number) => number | undefined {
+  const energyAt = energyAtFn(c);
+  const byPower = powerEnergyAtFn(c);
+  return (a, b) => {
+    const ea = energyAt(a);
+    const eb = energyAt(b);
+    if (ea === undefined || eb === undefined) return undefined;
+    if (!c.hasE || !dipBetween(c, a, b)) return Math.max(0, eb - ea);
+    const pa = byPower(a);
+    const pb = byPower(b);
+    return pa === undefined || pb === undefined ? undefined : Math.max(0, eb - ea, pb - pa);
+  };
+}
+
+/** A register dip (its drop, its hole or its jump back) inside [a, b]. */
+export function dipBetween(c: Ctx, a: number, b: number): boolean {
+  const { E } = c;
+  for (let i = Math.max(0, lowerBound(E.t, a) - 1); i < c.skip.length && E.t[i] < b; i++) if (c.skip[i] && E.t[i + 1] > a) return true;
+  return false;
 }
 
 /** Energy flows in over [a, b]: the register rises faster than idle, or a power reading inside says so. */
@@ -782,7 +829,8 @@ function powerSaysFlowingStrict(c: Ctx, a: number, b: number): boolean {
  * After charging has started: an idle stretch ≥ 10 min (register up < 0.01 kWh) that began with an
  * abrupt stop (last power ≥ 50 % of the session peak, no taper), with evidence the car still wanted
  * energy: a later resumption (≥ 30 % of the peak or ≥ 1 kWh), or SoC below 70 % at the stop.
- * Short low-power draws after the stop (pre-conditioning, balancing) belong to the idle stretch.
+ * A short low-power draw after the stop (pre-conditioning, balancing) ends the idle stretch but
+ * is no resumption.
  */
 function chargingExpected(c: Ctx): Anomaly[] {
   const { act, S } = c;
@@ -794,16 +842,16 @@ function chargingExpected(c: Ctx): Anomaly[] {
     const s = stop + 1;
     if (s >= act.t.length) continue;
     const next = real[k + 1];
-    const e = next ? next.first - 1 : act.t.length - 1;
+    // The idle stretch ends at the next charging reading: a resumption, or a short draw (which
+    // is no evidence of a resumption, and starts no stretch of its own: it is not a stop).
+    const draw = eps.find((x) => !x.real && x.first > stop && (!next || x.first < next.first));
+    const e = draw ? draw.first - 1 : next ? next.first - 1 : act.t.length - 1;
     const ts = act.t[s];
     const te = act.t[e];
     if (e < s || te - ts < IDLE_EXPECTED_MS) continue;
-    // Idle: the register stays flat up to the first draw, if any.
-    const draw = eps.find((x) => !x.real && x.first > stop && x.first <= e);
-    const flatUntil = draw ? act.t[draw.first] : te;
     if (c.hasE) {
       const ia = lowerBound(c.E.t, ts - SKEW_MS);
-      const ib = lowerBound(c.E.t, flatUntil + SKEW_MS + 1) - 1;
+      const ib = lowerBound(c.E.t, te + SKEW_MS + 1) - 1;
       if (ib > ia && c.D[ib] - c.D[ia] >= FLAT_KWH) continue;
     }
     const pLast = act.v[stop];
@@ -841,6 +889,12 @@ export function chargingEpisodes(c: Ctx): Episode[] {
     let top = act.v[i];
     while (j + 1 < act.t.length && act.v[j + 1] > CHARGING_KW) top = Math.max(top, act.v[++j]);
     const kwh = episodeKwh(c, i, j);
+    // Without power, the register's slope after its last step is only the most it could hide:
+    // what it did deliver across the run says how strong the run was.
+    if (!c.hasP) {
+      const hours = (act.t[Math.min(act.t.length - 1, j + 1)] - act.t[Math.max(0, i - 1)]) / H;
+      if (hours > 0) top = Math.min(top, kwh / hours);
+    }
     out.push({ first: i, last: j, real: out.length === 0 || top >= RESUME_FRACTION * c.peak || kwh >= RESUME_KWH });
     i = j + 1;
   }

@@ -147,6 +147,8 @@ export interface SocPoints {
   t0: number;
   buckets: number[];
   values: number[];
+  /** Half-width (points) of the calibrated 80 % band around values[i]; absent in overlays stored before it. */
+  band?: number[];
 }
 
 export interface DetectorOutput {

@@ -17,12 +17,23 @@ export function isoUtc(ms: number): string {
   return s.endsWith('.000Z') ? `${s.slice(0, -5)}Z` : s;
 }
 
-/** The SoC overlay's points as the API lists them: timestamp and value, in time order. */
-export function socPointList(p: SocPoints | { timestamp: string; value: number }[] | null | undefined): { timestamp: string; value: number }[] {
+/** The SoC overlay's points as the API lists them: timestamp, value and, where known, the 80 % band. */
+export function socPointList(
+  p: SocPoints | { timestamp: string; value: number }[] | null | undefined,
+): { timestamp: string; value: number; low?: number; high?: number }[] {
   if (!p) return [];
   // Written in the list form by a worker from before the compact form (during a rolling update).
   if (Array.isArray(p)) return p;
-  return p.buckets.map((b, i) => ({ timestamp: isoUtc(p.t0 + b * BUCKET_MS), value: p.values[i] }));
+  const band = p.band;
+  return p.buckets.map((b, i) => {
+    const point = { timestamp: isoUtc(p.t0 + b * BUCKET_MS), value: p.values[i] };
+    if (!band) return point;
+    return { ...point, low: Math.max(0, round1(p.values[i] - band[i])), high: Math.min(100, round1(p.values[i] + band[i])) };
+  });
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
 }
 
 /** Time span of an inclusive bucket range: t0 + 15 s·startUnit to t0 + 15 s·(endUnit + 1). */

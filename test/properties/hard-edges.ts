@@ -224,8 +224,9 @@ function contradiction(a: Anomaly, d: Data): string | null {
 /**
  * SoC contradicts the category when it stays in 0–100, never falls more than 2 points below an
  * earlier reading, and every step is within what the delivered energy explains + 3 points for
- * twice the battery the whole session shows (ΣΔE over ΣΔSoC while SoC < 100; no bound from energy
- * when SoC never rose): twice, so that no estimate of the contract's own can be more generous.
+ * the larger of 15 kWh and twice the battery the whole session shows (ΣΔE over ΣΔSoC while SoC <
+ * 100; no bound from energy when SoC never rose), so that no estimate of the contract's own can be
+ * more generous.
  */
 function socContradiction(E: Series, S: Series): string | null {
   if (S.t.length === 0) return 'no SoC readings';
@@ -251,7 +252,8 @@ function socContradiction(E: Series, S: Series): string | null {
       sumE += x.dE;
     }
   });
-  const battery = sumS > 0 ? (2 * 100 * sumE) / sumS : Infinity;
+  // The contract's own estimate falls back to 15 kWh where the session shows too little.
+  const battery = sumS > 0 ? Math.max(15, (2 * 100 * sumE) / sumS) : Infinity;
   if (steps.some((x) => x.dS > (100 * x.dE) / battery + 3)) return null;
   return 'every SoC step is within what the delivered energy explains';
 }

@@ -277,9 +277,9 @@ describe('PhysicsDetector', () => {
       // 11 kW to the car's limit, idle, a 2-minute 2 kW draw (pre-conditioning), idle again.
       const wake = toMeterValues(simulate({ count: 300, power: (i) => (i < 100 ? 11 : i >= 200 && i < 208 ? 2 : 0) }));
       assert.deepEqual(cats(detect(wake)), []);
-      // With SoC at 40 % the stop is an anomaly, and the draw stays inside its idle stretch.
+      // With SoC at 40 % the stop is an anomaly: its idle stretch runs until the draw.
       const wakeSoc = toMeterValues(simulate({ count: 300, power: (i) => (i < 100 ? 11 : i >= 200 && i < 208 ? 2 : 0), soc: { start: 20, capacityKwh: 60 } }));
-      assert.deepEqual(range(only(detect(wakeSoc), 'CHARGING_EXPECTED')), [100, 299]);
+      assert.deepEqual(range(only(detect(wakeSoc), 'CHARGING_EXPECTED')), [100, 199]);
     });
 
     it('treats a stop after a gradual taper as a finish, even above half the peak, below 70 % SoC or before a resumption', () => {
@@ -300,8 +300,8 @@ describe('PhysicsDetector', () => {
     it('works from the register slope where power is missing', () => {
       const values = toMeterValues(withoutPower(simulate({ count: 201, power: (i) => (i < 80 || i > 160 ? 11 : 0) })));
       const [start, end] = range(only(detect(values), 'CHARGING_EXPECTED'));
-      // The register's slope places the resumption to within a reading.
-      assert.equal(start, 80);
+      // The register's slope places the stop and the resumption to within a reading.
+      assert.ok(start >= 80 && start <= 81, String(start));
       assert.ok(end >= 159 && end <= 161, String(end));
     });
 
