@@ -72,10 +72,12 @@ describe('anomaly categories over HTTP', function () {
     assert.ok(none.reconstructedSoc.length >= 50, `${none.reconstructedSoc.length} overlay points`);
     for (const p of none.reconstructedSoc) {
       assert.ok(p.value >= 0 && p.value <= 100);
+      assert.ok(p.low <= p.value && p.value <= p.high && p.low >= 0 && p.high <= 100, JSON.stringify(p));
       assert.match(p.timestamp, /Z$/);
     }
-    const values = none.reconstructedSoc.map((p: { value: number }) => p.value);
+    const values: number[] = none.reconstructedSoc.map((p: { value: number }) => p.value);
     assert.ok(values[values.length - 1] > values[0], 'SoC rises while 11 kW flow in');
+    assert.ok(values.every((v, i) => i === 0 || v >= values[i - 1]), 'and never falls while it does');
     assert.ok(none.sorcConfidence > 0 && none.sorcConfidence <= 1);
     assert.equal(none.meterValues.length, noSoc.length, 'the overlay is not mixed into the readings');
     assert.ok(none.meterValues.every((m: { measurand: string }) => m.measurand !== 'SoC'));

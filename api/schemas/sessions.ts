@@ -151,12 +151,21 @@ const MeterValueOut = z
 export const SessionDetailOut = SessionOut.extend({
   meterValues: z.array(MeterValueOut),
   reconstructedSoc: z
-    .array(z.object({ timestamp: z.string(), value: z.number().openapi({ description: 'SoC in percent (0–100)' }) }))
+    .array(
+      z.object({
+        timestamp: z.string(),
+        value: z.number().openapi({ description: 'SoC in percent (0–100)' }),
+        low: z.number().optional().openapi({ description: 'Extension: lower end of the calibrated 80 % band (0–100); absent for overlays stored before bands' }),
+        high: z.number().optional().openapi({ description: 'Extension: upper end of the calibrated 80 % band (0–100)' }),
+      }),
+    )
     .openapi({
       description:
         'SoC estimated by the SORC model for a session that reports no SoC of its own: one point per 15-second bucket with an energy or power reading. An overlay only: never part of the meter values the anomaly detection analyses. Empty when the session has SoC.',
     }),
-  sorcConfidence: z.number().nullable().openapi({ description: 'Confidence of the reconstruction (0–1); null when reconstructedSoc is empty' }),
+  sorcConfidence: z.number().nullable().openapi({
+    description: 'Calibrated chance (0–1) that a reconstructed point is within 10 SoC points of the truth; null when reconstructedSoc is empty',
+  }),
   readingCount: z.number().int(),
   dataQuality: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'What normalisation found: duplicates, conflicts, suspicious units, clock issues' }),
 }).openapi('SessionDetailResponse');

@@ -22,10 +22,11 @@ import {
   type DetectorOutput,
   type SocOverlay,
 } from '../../domain/analysis/types';
-import { BUCKET_MS } from '../../domain/analysis/window';
 import { extractFeatures, FEATURE_COUNT, FEATURE_VERSION, type FeatureMatrix } from './features';
 import { ARTIFACTS_DIR } from './paths';
-import { applyConfidence, decode, defaultPostprocess, type PostprocessConfig } from './postprocess';
+import { applyConfidence, decode, defaultPostprocess, sourcesFor, type PostprocessConfig, type Source } from './postprocess';
+import { sliceKeys, windowSlices } from './slices';
+import { erf, sorcOverlay } from './sorc';
 
 export { ARTIFACTS_DIR };
 
@@ -139,6 +140,11 @@ export interface DetectorOptions {
   fusion?: boolean;
   /** Threads per inference (see `loadBundle`). */
   threads?: number;
+  /**
+   * Add the per-point uncertainty band (`reconstructedSoc.band`, see models/serving/sorc.ts) to
+   * SORC's overlay. Off until `SocPoints` carries it (domain/analysis/types.ts).
+   */
+  socBand?: boolean;
 }
 
 export class OnnxDetector implements BatchDetector {
@@ -149,13 +155,14 @@ export class OnnxDetector implements BatchDetector {
   private constructor(
     private readonly bundle: Bundle,
     private readonly fusion: boolean,
+    private readonly socBand = true,
   ) {
     this.name = fusion ? 'csar-c-2+physics' : 'csar-c-2';
     this.version = `${bundle.cards.csarC2.version}/${bundle.post.version}`;
   }
 
   static async load(opts: DetectorOptions = {}): Promise<OnnxDetector> {
-    return new OnnxDetector(await loadBundle(opts.dir, opts.threads), opts.fusion ?? true);
+    return new OnnxDetector(await loadBundle(opts.dir, opts.threads), opts.fusion ?? true, opts.socBand ?? true);
   }
 
   get cards(): Bundle['cards'] {
@@ -177,7 +184,7 @@ export class OnnxDetector implements BatchDetector {
     const outs = await this.inferFeatures(feats);
     const needSoc = inputs.map((x, i) => i).filter((i) => needsSorc(inputs[i].window));
     const socs = await this.runGrouped(this.bundle.sorc, needSoc.map((i) => feats[i]));
-    const overlay = new Map(needSoc.map((i, k) => [i, overlayFrom(inputs[i].window, feats[i].bucketCount, socs[k].soc, socs[k].sigma)]));
+    const overlay = new Map(needSoc.map((i, k) => [i, this.overlay(inputs[i].window, inputs[i].metadata, feats[i].bucketCount, socs[k].soc, socs[k].sigma)]));
     return inputs.map((x, i) => {
       const soc = overlay.get(i);
       return soc ? { anomalies: this.anomaliesFrom(x, outs[i]), soc } : { anomalies: this.anomaliesFrom(x, outs[i]) };
@@ -191,16 +198,32 @@ export class OnnxDetector implements BatchDetector {
     return inputs.map((x, i) => this.anomaliesFrom(x, outs[i]));
   }
 
-  /** Model outputs → anomalies, with physics beside them per postprocess.json's sources. */
+  /**
+   * Model outputs → anomalies, with physics beside them per postprocess.json's sources: the
+   * category's own, or where the session's observable slices (models/serving/slices.ts) have a
+   * choice of their own, that one.
+   */
   anomaliesFrom(input: DetectorInput, out: LearnedOutputs): Anomaly[] {
     const w = input.window;
     if (out.T === 0) return [];
-    const learned = decode(out.probs, out.T, w.t0, this.bundle.post, out.error, this.fusion).anomalies;
-    if (!this.fusion) return learned;
-    const src = this.bundle.post.source;
+    const post = this.bundle.post;
+    if (!this.fusion) return decode(out.probs, out.T, w.t0, post, out.error).anomalies;
+    const src = this.sourcesOf(input);
+    const learned = decode(out.probs, out.T, w.t0, post, out.error, true, src).anomalies;
     if (ANOMALY_CATEGORIES.every((c) => src[c] === 'learned')) return learned;
     const phys = this.physics.detect(input).map((a) => ({ ...a, confidence: round3(applyConfidence(this.bundle.post.physicsConfidence?.[a.category], a.confidence)) }));
     return fuse(learned, phys, src);
+  }
+
+  /** Per category, the source of the verdict for this session (its slices decide where they have a choice). */
+  sourcesOf(input: DetectorInput): Record<AnomalyCategory, Source> {
+    const post = this.bundle.post;
+    return post.sliceSource ? sourcesFor(post, sliceKeys(windowSlices(input.window, input.metadata))) : post.source;
+  }
+
+  /** SORC's raw outputs → the served overlay (physics fit, calibrated confidence; see sorc.ts). */
+  overlay(window: AnalysisWindow, metadata: Record<string, unknown> | null | undefined, T: number, soc: Float32Array, sigma: Float32Array): SocOverlay {
+    return sorcOverlay(window, metadata, T, soc, sigma, this.bundle.post.sorc, this.socBand);
   }
 
   /** Runs CSAR-C-2 (and CSAR-2 when separate) on feature matrices. */
@@ -257,7 +280,7 @@ export class OnnxDetector implements BatchDetector {
     if (!needsSorc(window)) return { socReconstructed: false, reconstructedSoc: { t0: window.t0, buckets: [], values: [] }, sorcConfidence: null };
     const f = features ?? extractFeatures(window, metadata);
     const { soc, sigma } = await this.sorcRaw(f);
-    return overlayFrom(window, f.bucketCount, soc, sigma);
+    return this.overlay(window, metadata, f.bucketCount, soc, sigma);
   }
 
   /** Raw SORC outputs (evaluation). */
@@ -273,38 +296,13 @@ function needsSorc(w: AnalysisWindow): boolean {
   return w.soc.t.length < 2 && w.bucketCount > 0 && (w.energy.t.length >= 2 || w.power.t.length >= 2);
 }
 
-/** One overlay point per bucket that has an energy or power reading; confidence over all buckets. */
-function overlayFrom(w: AnalysisWindow, T: number, soc: Float32Array, sigma: Float32Array): SocOverlay {
-  const has = new Uint8Array(T);
-  for (const s of [w.energy, w.power]) for (const t of s.t) has[Math.min(T - 1, Math.max(0, Math.floor((t - w.t0) / BUCKET_MS)))] = 1;
-  const buckets: number[] = [];
-  const values: number[] = [];
-  let conf = 0;
-  for (let b = 0; b < T; b++) {
-    conf += sorcConfidenceOf(sigma[b]);
-    if (has[b]) {
-      buckets.push(b);
-      values.push(Math.round(soc[b] * 10) / 10);
-    }
-  }
-  const any = buckets.length > 0;
-  return { socReconstructed: any, reconstructedSoc: { t0: w.t0, buckets, values }, sorcConfidence: any ? round3(conf / T) : null };
-}
-
 /** Sessions per ONNX run, and how much longer than the shortest a session of the group may be. */
 const MAX_GROUP = 64;
 const MAX_PADDING = 1.25;
 
-/** P(|error| ≤ 10 SoC points) under SORC's Gaussian: the confidence of a reconstructed point. */
+/** P(|error| ≤ 10 SoC points) under SORC's raw Gaussian (the network's σ alone, before the physics fit and calibration). */
 export function sorcConfidenceOf(sigma: number): number {
   return erf(10 / (sigma * Math.SQRT2));
-}
-
-function erf(x: number): number {
-  // Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7), enough for a confidence.
-  const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
-  return x >= 0 ? y : -y;
 }
 
 /** [N, F, Tmax] float32, zero padded (the `valid` channel is 0 on padding). */

@@ -6,6 +6,7 @@
 import { ANOMALY_CATEGORIES, type Anomaly, type AnomalyCategory } from '../../domain/analysis/types';
 import { timeRangeOf } from '../../domain/analysis/window';
 import { FEATURE_VERSION } from './features';
+import type { SorcCalibration } from './sorc';
 
 export interface RunRule {
   /** A bucket belongs to a range when its probability is at least this. */
@@ -43,6 +44,15 @@ export interface PostprocessConfig {
   confirmed?: Partial<Record<AnomalyCategory, { rule: RunRule; confidence: ConfidenceMap }>>;
   /** Calibration of the physics detector's confidences, for categories it contributes to. */
   physicsConfidence?: Record<AnomalyCategory, ConfidenceMap>;
+  /**
+   * Per category and observable slice (`dimension=value`, models/serving/slices.ts): the source
+   * chosen on that slice of validation, where the slice had enough sessions (else the category's
+   * `source` holds). A session in several slices with different choices takes the one that leans
+   * most on the rules (`SOURCE_RULES_FIRST`). Absent in files from before slices (same meaning as empty).
+   */
+  sliceSource?: Partial<Record<AnomalyCategory, Record<string, Source>>>;
+  /** SORC's calibrated confidence and uncertainty band (absent: the raw Gaussian confidence). */
+  sorc?: SorcCalibration;
   createdAt: string;
 }
 
@@ -51,6 +61,30 @@ export interface PostprocessConfig {
  * where both found the category); learned&physics: learned ranges only where physics agrees.
  */
 export type Source = 'learned' | 'physics' | 'learned+physics' | 'learned&physics';
+
+/** Sources from the one leaning most on the rules to the one leaning most on the learned model. */
+export const SOURCE_RULES_FIRST: Source[] = ['physics', 'learned&physics', 'learned+physics', 'learned'];
+
+/**
+ * Per category, the source for a session in the given slices (`dimension=value` keys): the
+ * rules-most of the slices' choices, or the category's own where no slice has one.
+ */
+export function sourcesFor(cfg: PostprocessConfig, slices: string[]): Record<AnomalyCategory, Source> {
+  const ss = cfg.sliceSource;
+  if (!ss) return cfg.source;
+  let out: Record<AnomalyCategory, Source> | null = null;
+  for (const c of ANOMALY_CATEGORIES) {
+    const per = ss[c];
+    if (!per) continue;
+    let pick: Source | null = null;
+    for (const k of slices) {
+      const src = per[k];
+      if (src && (pick === null || SOURCE_RULES_FIRST.indexOf(src) < SOURCE_RULES_FIRST.indexOf(pick))) pick = src;
+    }
+    if (pick && pick !== cfg.source[c]) (out ??= { ...cfg.source })[c] = pick;
+  }
+  return out ?? cfg.source;
+}
 
 /** Neutral settings (threshold 0.5, identity confidence, learned only) until calibration has run. */
 export function defaultPostprocess(): PostprocessConfig {
@@ -161,11 +195,13 @@ export function decode(
   error: Float32Array | null,
   /** The runs feed fusion with physics: categories that need physics to confirm use `confirmed`. */
   fused = false,
+  /** The session's sources (`sourcesFor`), default the categories' own. */
+  sources: Record<AnomalyCategory, Source> = cfg.source,
 ): { anomalies: Anomaly[]; runs: Run[] } {
   const runs: Run[] = [];
   const anomalies: Anomaly[] = [];
   ANOMALY_CATEGORIES.forEach((category, c) => {
-    const conf = fused && cfg.source[category] === 'learned&physics' ? cfg.confirmed?.[category] : undefined;
+    const conf = fused && sources[category] === 'learned&physics' ? cfg.confirmed?.[category] : undefined;
     for (const r of runsOf(probs, T, c, conf?.rule ?? cfg.rules[category], category)) {
       runs.push(r);
       anomalies.push(toAnomaly(r, t0, cfg, error, conf?.confidence));
