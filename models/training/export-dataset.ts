@@ -11,7 +11,10 @@
 //                  readings removed: exactly what serving computes for a session without SoC
 //   manifest.json  feature version and names, categories, corpus seed/size, per-session offsets
 //
-// Usage: tsx models/training/export-dataset.ts --seed csar-train-1 --count 6000 --out models/datasets/train
+// Training and validation see only sessions touching no held-out slice of the simulator
+// (`--holdout exclude`, the default; see corpus.ts): the evaluation scores the held-out slices.
+//
+// Usage: tsx models/training/export-dataset.ts --seed csar-train-1 --count 6000 --out models/datasets/train [--holdout exclude]
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { normalise } from '../../domain/analysis/normalise';
@@ -19,12 +22,15 @@ import { ANOMALY_CATEGORIES, type AnalysisWindow, type StoredMeterValue } from '
 import { analysisWindow, BUCKET_MS } from '../../domain/analysis/window';
 import { iterateCorpus, truthBuckets, truthWindow, type SimSession } from './simulator';
 import { extractFeatures, FEATURE_COUNT, FEATURE_NAMES, FEATURE_VERSION, SORC_INPUT_CHANNELS } from '../serving/features';
+import type { Holdout } from './corpus';
 
 export interface ExportOptions {
   seed: string;
   count: number;
   out: string;
   anomalyRate?: number;
+  /** Default 'exclude' (training and validation never see a held-out slice). */
+  holdout?: Holdout;
 }
 
 export interface SessionEntry {
@@ -46,7 +52,7 @@ export interface Manifest {
   featureCount: number;
   sorcInputChannels: number[];
   categories: string[];
-  corpus: { seed: string; count: number; anomalyRate: number; generator: string };
+  corpus: { seed: string; count: number; anomalyRate: number; holdout: Holdout; generator: string };
   totalBuckets: number;
   totalSorcBuckets: number;
   skipped: number;
@@ -95,11 +101,12 @@ export function exportDataset(o: ExportOptions): Manifest {
   const fSoc = openSync(join(o.out, 'soc.f32'), 'w');
   const fSorc = openSync(join(o.out, 'sorc.f32'), 'w');
   const anomalyRate = o.anomalyRate ?? 0.5;
+  const holdout = o.holdout ?? 'exclude';
   const sessions: SessionEntry[] = [];
   let offset = 0;
   let sorcOffset = 0;
   let skipped = 0;
-  for (const s of iterateCorpus({ seed: o.seed, count: o.count, anomalyRate })) {
+  for (const s of iterateCorpus({ seed: o.seed, count: o.count, anomalyRate, holdout })) {
     const w = analysisWindow(normalise(storedValues(s)));
     const tw = truthWindow(s);
     // The simulator's truth window must be the analysis window, or the labels would be shifted.
@@ -140,7 +147,7 @@ export function exportDataset(o: ExportOptions): Manifest {
     featureCount: FEATURE_COUNT,
     sorcInputChannels: SORC_INPUT_CHANNELS,
     categories: ANOMALY_CATEGORIES,
-    corpus: { seed: o.seed, count: o.count, anomalyRate, generator: 'domain/simulator iterateCorpus' },
+    corpus: { seed: o.seed, count: o.count, anomalyRate, holdout, generator: 'domain/simulator iterateCorpus' },
     totalBuckets: offset,
     totalSorcBuckets: sorcOffset,
     skipped,
@@ -160,7 +167,7 @@ function arg(name: string, fallback?: string): string {
 
 if (require.main === module) {
   const t = performance.now();
-  const m = exportDataset({ seed: arg('seed'), count: Number(arg('count')), out: arg('out'), anomalyRate: Number(arg('anomaly-rate', '0.5')) });
+  const m = exportDataset({ seed: arg('seed'), count: Number(arg('count')), out: arg('out'), anomalyRate: Number(arg('anomaly-rate', '0.5')), holdout: arg('holdout', 'exclude') as Holdout });
   const secs = ((performance.now() - t) / 1000).toFixed(1);
   console.log(`exported ${m.sessions.length} sessions (${m.skipped} skipped), ${m.totalBuckets} buckets, ${m.totalSorcBuckets} SORC buckets to ${arg('out')} in ${secs} s`);
 }

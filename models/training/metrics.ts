@@ -6,7 +6,11 @@
 //     buckets against the union of true buckets;
 //   - false-positive rate on clean sessions: clean sessions with any anomaly reported;
 //   - ECE of `confidence`: each reported anomaly is correct when it overlaps a true range of its
-//     category; 10 equal-width bins.
+//     category; 10 equal-width bins;
+//   - the same per slice of the simulator (AC/DC, SoC or not, …: `SlicedMetrics`), where a slice
+//     may lack a category altogether: macro-F1 and the worst category then cover the categories
+//     the slice shows or the detector reports (a category neither present nor reported has no F1);
+//   - SORC's SoC reconstruction against the SoC the session really reported (`SorcAccumulator`).
 import { ANOMALY_CATEGORIES, type Anomaly, type AnomalyCategory } from '../../domain/analysis/types';
 
 export interface Range {
@@ -66,13 +70,20 @@ export interface CategoryMetrics {
   precision: number;
   recall: number;
   f1: number;
+  /** NaN without a true positive. */
   meanIou: number;
 }
 
 export interface Metrics {
   sessions: number;
+  /** Sessions with at least one true anomaly. */
+  anomalous: number;
   perCategory: Record<AnomalyCategory, CategoryMetrics>;
+  /** Mean F1 over the categories present or reported (all seven on a full corpus). */
   macroF1: number;
+  /** The worst of those categories and its F1 (NaN and null when there is none). */
+  minCategoryF1: number;
+  minCategory: AnomalyCategory | null;
   cleanSessions: number;
   cleanFalsePositiveRate: number;
   meanIou: number;
@@ -89,11 +100,13 @@ export class MetricsAccumulator {
   private conf: number[] = [];
   private correct: number[] = [];
   private sessions = 0;
+  private anomalous = 0;
   private clean = 0;
   private cleanFp = 0;
 
   add(truth: TruthRanges, clean: boolean, reported: Anomaly[]): void {
     this.sessions++;
+    if (ANOMALY_CATEGORIES.some((c) => truth[c]?.length)) this.anomalous++;
     if (clean) {
       this.clean++;
       if (reported.length) this.cleanFp++;
@@ -126,16 +139,21 @@ export class MetricsAccumulator {
       allIou.push(...ious);
       const precision = tp + fp ? tp / (tp + fp) : 0;
       const recall = tp + fn ? tp / (tp + fn) : 0;
-      perCategory[c] = { tp, fp, fn, precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0, meanIou: mean(ious) };
+      perCategory[c] = { tp, fp, fn, precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0, meanIou: ious.length ? mean(ious) : NaN };
     }
     const { ece, bins } = expectedCalibrationError(this.conf, this.correct);
+    const scored = ANOMALY_CATEGORIES.filter((c) => perCategory[c].tp + perCategory[c].fp + perCategory[c].fn > 0);
+    const worst = scored.reduce<AnomalyCategory | null>((w, c) => (w === null || perCategory[c].f1 < perCategory[w].f1 ? c : w), null);
     return {
       sessions: this.sessions,
+      anomalous: this.anomalous,
       perCategory,
-      macroF1: mean(ANOMALY_CATEGORIES.map((c) => perCategory[c].f1)),
+      macroF1: scored.length ? mean(scored.map((c) => perCategory[c].f1)) : NaN,
+      minCategoryF1: worst ? perCategory[worst].f1 : NaN,
+      minCategory: worst,
       cleanSessions: this.clean,
       cleanFalsePositiveRate: this.clean ? this.cleanFp / this.clean : 0,
-      meanIou: mean(allIou),
+      meanIou: allIou.length ? mean(allIou) : NaN,
       ece,
       anomaliesReported: this.conf.length,
       reliability: bins,
@@ -179,4 +197,146 @@ export function quantile(sorted: number[], q: number): number {
   if (!sorted.length) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[i];
+}
+
+/**
+ * One accumulator for the whole corpus and one per (slice key, value) of it, e.g. `current`: `AC`.
+ * `of(slices)` returns every accumulator a session counts in.
+ */
+export class BySlice<A> {
+  readonly all: A;
+  private readonly groups = new Map<string, Map<string, A>>();
+
+  constructor(private readonly make: () => A) {
+    this.all = make();
+  }
+
+  of(slices: Record<string, string>): A[] {
+    const out = [this.all];
+    for (const [key, value] of Object.entries(slices)) {
+      let g = this.groups.get(key);
+      if (!g) this.groups.set(key, (g = new Map()));
+      let a = g.get(value);
+      if (!a) g.set(value, (a = this.make()));
+      out.push(a);
+    }
+    return out;
+  }
+
+  /** Slice keys in first-seen order, values in natural order ("1–5 min" before "5–15 min"). */
+  entries(): { key: string; value: string; acc: A }[] {
+    const out: { key: string; value: string; acc: A }[] = [];
+    for (const [key, g] of this.groups) {
+      const values = [...g.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+      for (const value of values) out.push({ key, value, acc: g.get(value)! });
+    }
+    return out;
+  }
+}
+
+/** SORC on one session whose SoC was hidden from it, against the SoC the session reported. */
+export interface SorcSessionResult {
+  /** Mean |reconstructed − reported SoC| over the compared buckets (points). */
+  meanAbsError: number;
+  /** The same at the last compared bucket. */
+  finalAbsError: number;
+  /** Share of the compared buckets within 10 points. */
+  within10: number;
+  /** The session's claimed sorcConfidence (= P(|error| ≤ 10)), null when none was given. */
+  confidence: number | null;
+  /** The reconstruction falls ≥ 5 points while energy flows in. */
+  fallsWhileCharging: boolean;
+  /** It rises ≥ 10 points while no energy flows. */
+  risesWhileIdle: boolean;
+  /** A value outside 0–100. */
+  outOfRange: boolean;
+}
+
+/**
+ * Compares a reconstruction (values at `buckets`) with the true SoC per bucket (NaN where unknown),
+ * and checks it against the energy delivered (`energyAt(bucket)`, kWh, cumulative): null when no
+ * bucket can be compared.
+ */
+export function sorcSessionResult(
+  buckets: number[],
+  values: number[],
+  target: ArrayLike<number>,
+  confidence: number | null,
+  energyAt: (bucket: number) => number,
+): SorcSessionResult | null {
+  const err: number[] = [];
+  for (let i = 0; i < buckets.length; i++) {
+    const want = target[buckets[i]];
+    if (want !== undefined && !Number.isNaN(want)) err.push(Math.abs(values[i] - want));
+  }
+  if (!err.length) return null;
+  // Over consecutive points: the largest drop within a stretch of flowing energy, and the largest
+  // rise within a stretch of none (flat register: < 0.01 kWh between the points).
+  let fall = 0;
+  let rise = 0;
+  let hi = values[0];
+  let lo = values[0];
+  for (let i = 1; i < buckets.length; i++) {
+    const flows = energyAt(buckets[i]) - energyAt(buckets[i - 1]) >= 0.01;
+    if (flows) {
+      hi = Math.max(hi, values[i - 1]);
+      fall = Math.max(fall, hi - values[i]);
+      lo = values[i];
+    } else {
+      lo = Math.min(lo, values[i - 1]);
+      rise = Math.max(rise, values[i] - lo);
+      hi = values[i];
+    }
+  }
+  return {
+    meanAbsError: mean(err),
+    finalAbsError: err[err.length - 1],
+    within10: mean(err.map((e) => (e <= 10 ? 1 : 0))),
+    confidence,
+    fallsWhileCharging: fall >= 5,
+    risesWhileIdle: rise >= 10,
+    outOfRange: values.some((v) => v < 0 || v > 100),
+  };
+}
+
+export interface SorcMetrics {
+  sessions: number;
+  /** Means over sessions of each session's figure. */
+  meanAbsError: number;
+  medianAbsError: number;
+  finalAbsError: number;
+  within10: number;
+  /** Mean claimed confidence, and the ECE of the claims against each session's share within 10 points. */
+  meanConfidence: number;
+  confidenceEce: number;
+  /** Shares of sessions breaking physics. */
+  fallsWhileCharging: number;
+  risesWhileIdle: number;
+  outOfRange: number;
+}
+
+export class SorcAccumulator {
+  private readonly rs: SorcSessionResult[] = [];
+
+  add(r: SorcSessionResult): void {
+    this.rs.push(r);
+  }
+
+  result(): SorcMetrics {
+    const rs = this.rs;
+    const share = (f: (r: SorcSessionResult) => boolean) => mean(rs.map((r) => (f(r) ? 1 : 0)));
+    const claimed = rs.filter((r) => r.confidence !== null);
+    return {
+      sessions: rs.length,
+      meanAbsError: mean(rs.map((r) => r.meanAbsError)),
+      medianAbsError: quantile(rs.map((r) => r.meanAbsError).sort((a, b) => a - b), 0.5),
+      finalAbsError: mean(rs.map((r) => r.finalAbsError)),
+      within10: mean(rs.map((r) => r.within10)),
+      meanConfidence: claimed.length ? mean(claimed.map((r) => r.confidence!)) : NaN,
+      confidenceEce: claimed.length ? expectedCalibrationError(claimed.map((r) => r.confidence!), claimed.map((r) => r.within10)).ece : NaN,
+      fallsWhileCharging: share((r) => r.fallsWhileCharging),
+      risesWhileIdle: share((r) => r.risesWhileIdle),
+      outOfRange: share((r) => r.outOfRange),
+    };
+  }
 }

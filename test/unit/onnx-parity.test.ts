@@ -31,7 +31,7 @@ interface Fixture {
 
 interface Reference {
   featureVersion: string;
-  corpus: { seed: string; anomalyRate: number };
+  corpus: { seed: string; anomalyRate: number; holdout?: 'exclude' | 'vehicles' | 'sampling' | 'behaviour' };
   fixtures: Fixture[];
 }
 
@@ -39,7 +39,7 @@ const reference = JSON.parse(readFileSync(join(ARTIFACTS_DIR, 'reference-outputs
 
 function session(i: number): SimSession {
   let last: SimSession | undefined;
-  for (const s of iterateCorpus({ seed: reference.corpus.seed, count: i + 1, anomalyRate: reference.corpus.anomalyRate })) last = s;
+  for (const s of iterateCorpus({ seed: reference.corpus.seed, count: i + 1, anomalyRate: reference.corpus.anomalyRate, holdout: reference.corpus.holdout })) last = s;
   return last!;
 }
 

@@ -160,7 +160,8 @@ def write_reference(out, ds, ae, clf, sorc, n):
         })
     ref = {
         "featureVersion": ds.manifest["featureVersion"],
-        "corpus": {"seed": ds.manifest["corpus"]["seed"], "anomalyRate": ds.manifest["corpus"]["anomalyRate"]},
+        "corpus": {"seed": ds.manifest["corpus"]["seed"], "anomalyRate": ds.manifest["corpus"]["anomalyRate"],
+                   "holdout": ds.manifest["corpus"]["holdout"]},
         "note": "PyTorch outputs on TypeScript-exported features; test/unit/onnx-parity.test.ts reproduces them with onnxruntime-node.",
         "fixtures": fixtures,
     }

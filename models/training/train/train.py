@@ -325,6 +325,13 @@ def main():
     train, val = Dataset(a.train), Dataset(a.val)
     cats = train.manifest["categories"]
     assert train.manifest["featureVersion"] == val.manifest["featureVersion"]
+    # The held-out slices of the simulator (vehicles, a sampling regime, a behaviour family) are for
+    # the evaluation only: training and validation must come from `--holdout exclude` exports.
+    for name, ds in (("training", train), ("validation", val)):
+        h = ds.manifest["corpus"].get("holdout")
+        if h != "exclude":
+            raise SystemExit(f"{name} corpus {ds.manifest['corpus']['seed']} was exported with holdout={h!r}: "
+                             "re-export it with --holdout exclude (models/training/export-dataset.ts)")
     log(f"train {len(train.sessions)} sessions / {train.manifest['totalBuckets']} buckets; val {len(val.sessions)}")
     timing = {}
 
@@ -371,7 +378,8 @@ def main():
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     corpus = lambda ds: {  # noqa: E731
         "seed": ds.manifest["corpus"]["seed"], "sessions": len(ds.sessions), "buckets": ds.manifest["totalBuckets"],
-        "anomalyRate": ds.manifest["corpus"]["anomalyRate"], "generator": ds.manifest["corpus"]["generator"],
+        "anomalyRate": ds.manifest["corpus"]["anomalyRate"], "holdout": ds.manifest["corpus"]["holdout"],
+        "generator": ds.manifest["corpus"]["generator"],
     }
     common = {
         "featureVersion": train.manifest["featureVersion"], "featureCount": train.F,
