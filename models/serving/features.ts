@@ -17,7 +17,7 @@
 // (`*_rule`); the models learn how the evidence combines over time, where each range starts and
 // ends, what the look-alikes are, and how sure to be.
 import type { AnalysisWindow, Series } from '../../domain/analysis/types';
-import { interp as detectorInterp, lowerBound, PowerPoints, registerResolution, SHARED_THRESHOLDS, stationRating } from '../../domain/analysis/physics-detector';
+import { interp as detectorInterp, lowerBound, PowerPoints, registerResolution, sessionBatteryKwh, SHARED_THRESHOLDS, stationRating } from '../../domain/analysis/physics-detector';
 import { medianStepMs, BUCKET_MS as WINDOW_BUCKET_MS, MAX_BUCKETS as WINDOW_MAX_BUCKETS } from '../../domain/analysis/window';
 
 // Local copies: a CommonJS import is a property read on every use, which hot loops pay for.
@@ -25,7 +25,7 @@ const BUCKET_MS = WINDOW_BUCKET_MS;
 const MAX_BUCKETS = WINDOW_MAX_BUCKETS;
 
 /** Bump on any change of a channel's meaning or scaling; artifacts carry the version they need. */
-export const FEATURE_VERSION = 'evni-features-1';
+export const FEATURE_VERSION = 'evni-features-2';
 
 export const FEATURE_NAMES = [
   // Presence and global context
@@ -40,6 +40,7 @@ export const FEATURE_NAMES = [
   'density', // log10 of the median reading step in seconds (/3)
   'span', // session span in hours (/6)
   'truncated', // readings before the last 6 h were dropped
+  'before_charged', // the dropped readings showed charging or ≥ 0.1 kWh (ZERO_SESSION is judged over all readings)
   'resolution', // register resolution: -log10(kWh step)/3 (0 when unknown)
   'rating', // station rating from metadata, slog(kW)/6 (0 when none)
   'total_energy', // delivered energy over the window, slog(kWh / 0.1)/6
@@ -72,10 +73,11 @@ export const FEATURE_NAMES = [
   's_out', // SoC outside 0–100
   's_delta', // ΔSoC since the previous reading /10 (clipped ±5)
   's_fall', // fall below the reference since energy last stopped flowing, points /10
-  's_rise_excess', // 1 + (rise − 100·ΔE/15 − 3 points)/10, in [0, 6] (> 1 = beyond the rule)
+  's_rise_excess', // 1 + (rise − 100·ΔE/C − 3 points)/10 between consecutive readings, C the session's own battery, in [0, 6] (> 1 = beyond the rule)
+  's_battery', // the usable battery the session's SoC shows (kWh /100, clipped at 2.5)
   's_dip_temp', // below the earlier SoC maximum by > 2 points, and back later: points /10 (a transient drop)
   's_bump_temp', // above every later SoC by > 3 points: points /10 (a transient jump or out-of-range value)
-  's_rule', // the contract's SoC tests: falls > 2 points while energy flows, rises beyond 100·ΔE/15 + 3, or leaves 0–100
+  's_rule', // the contract's SoC tests: falls > 2 points while energy flows, rises beyond 100·ΔE/C + 3, or leaves 0–100
   // Activity and idle stretches
   'chg_prev', // charging at the last reading (activity > 0.5 kW)
   'chg_next', // charging at the next reading
@@ -88,7 +90,8 @@ export const FEATURE_NAMES = [
   'taper_drop', // fall over the 15 min before the stop / top of that stretch
   'taper_step', // biggest single step of that fall / the fall (1 = one step)
   'idle_soc', // highest SoC in the idle stretch /100 (-0.2 when unknown)
-  'idle_rule', // the contract's test: idle ≥ 10 min after charging, no taper, SoC < 95 % (or an abrupt stop without SoC)
+  'resumes_later', // charging resumes after this idle stretch (≥ 30 % of the peak or ≥ 1 kWh)
+  'idle_rule', // the contract's test: idle ≥ 10 min after an abrupt stop (≥ 50 % of the peak, no taper), and a later resumption or SoC < 70 %
 ] as const;
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
@@ -99,7 +102,7 @@ export const FEATURE_INDEX: Record<FeatureName, number> = Object.fromEntries(FEA
  * Channels that depend on SoC readings. SORC (SoC reconstruction) sees every other channel only,
  * so that a session without SoC looks to it exactly like a SoC session with its SoC hidden.
  */
-export const SOC_CHANNELS: FeatureName[] = ['s_has', 's_present', 's_value', 's_out', 's_delta', 's_fall', 's_rise_excess', 's_dip_temp', 's_bump_temp', 's_rule', 'idle_soc', 'idle_rule'];
+export const SOC_CHANNELS: FeatureName[] = ['s_has', 's_present', 's_value', 's_out', 's_delta', 's_fall', 's_rise_excess', 's_battery', 's_dip_temp', 's_bump_temp', 's_rule', 'idle_soc', 'idle_rule'];
 export const SORC_INPUT_CHANNELS: number[] = FEATURE_NAMES.map((_, i) => i).filter((i) => !SOC_CHANNELS.includes(FEATURE_NAMES[i]));
 
 export interface FeatureMatrix {
@@ -121,8 +124,10 @@ const {
   DEFAULT_MAX_KW,
   MISMATCH_ABS_KW,
   MISMATCH_REL,
-  SMALL_BATTERY_KWH,
   SOC_RISE_SLACK,
+  SOC_WANTS,
+  RESUME_FRACTION,
+  RESUME_KWH,
   TAPER_LOOKBACK_MS,
   RECOVERY_MS,
   IDLE_EXPECTED_MS,
@@ -131,8 +136,6 @@ const {
   MAX_GAP_MS,
 } = SHARED_THRESHOLDS;
 const EPS = 1e-9;
-/** evni-features-1's idle_rule: the contract as it was (SoC < 95 %). */
-const SOC_FULL = 95;
 
 /** Signed log: keeps sign, compresses kW/kWh spanning five orders of magnitude. */
 function slog(x: number): number {
@@ -167,6 +170,7 @@ export function extractFeatures(w: AnalysisWindow, metadata?: Record<string, unk
   ch('p_has').fill(hasP ? 1 : 0);
   ch('s_has').fill(hasS ? 1 : 0);
   ch('truncated').fill(w.truncated ? 1 : 0);
+  ch('before_charged').fill(w.before.charged || w.before.deliveredKwh >= 0.1 ? 1 : 0);
   ch('span').fill(clip((w.tEnd - w.t0) / H / 6, 0, 1.5));
   // since_reading counts energy and power readings only, so that every channel outside
   // SOC_CHANNELS is the same with and without SoC (what SORC relies on).
@@ -392,35 +396,33 @@ export function extractFeatures(w: AnalysisWindow, metadata?: Record<string, unk
       if (above > 3) paint(cBump, b0, b1, clip(above / 10, 0, 10), 'max');
       if (S.v[m] > pastMax && S.v[m] >= 0 && S.v[m] <= 100) pastMax = S.v[m];
     }
+    const battery = sessionBatteryKwh(S, energyAt, flowing);
+    ch('s_battery').fill(clip(battery / 100, 0, 2.5));
     let ref = S.v[0];
-    let gMin = Infinity;
     for (let m = 0; m < nS; m++) {
       const b0 = bucket(S.t[m]);
       const b1 = next(S.t, m, bucket, T);
       paint(cV, b0, b1, clip(S.v[m] / 100, -0.5, 3), 'last');
       paint(cO, b0, b1, S.v[m] < 0 || S.v[m] > 100 ? 1 : 0, 'max');
       if (S.v[m] < 0 || S.v[m] > 100) paint(cSR, b0, b0 + 1, 1, 'max');
-      const e = energyAt(S.t[m]);
-      const g = e === undefined ? NaN : S.v[m] - (100 * e) / SMALL_BATTERY_KWH;
-      if (m > 0) {
-        // Interval m-1 → m: painted from the previous reading's bucket through this one.
-        const a0 = bucket(S.t[m - 1]);
-        const d = S.v[m] - S.v[m - 1];
-        paint(cD, a0, b0 + 1, clip(d / 10, -5, 5), 'abs');
-        if (flowing(S.t[m - 1], S.t[m])) {
-          const fall = ref - S.v[m];
-          if (fall > 0) paint(cF, a0, b0 + 1, clip(fall / 10, 0, 5), 'max');
-          if (fall > 2 + EPS) paint(cSR, a0, b0 + 1, 1, 'max');
-          if (fall > 2 + EPS || S.v[m] >= ref) ref = S.v[m];
-        } else ref = S.v[m];
-        if (!Number.isNaN(g) && gMin < Infinity) {
-          const excess = g - gMin - SOC_RISE_SLACK;
-          paint(cR, a0, b0 + 1, clip(1 + excess / 10, 0, 6), 'max');
-          if (excess > EPS) paint(cSR, a0, b0 + 1, 1, 'max');
-          if (excess > EPS) gMin = g;
-        }
+      if (m === 0) continue;
+      // Interval m-1 → m: painted from the previous reading's bucket through this one.
+      const a0 = bucket(S.t[m - 1]);
+      const d = S.v[m] - S.v[m - 1];
+      paint(cD, a0, b0 + 1, clip(d / 10, -5, 5), 'abs');
+      if (flowing(S.t[m - 1], S.t[m])) {
+        const fall = ref - S.v[m];
+        if (fall > 0) paint(cF, a0, b0 + 1, clip(fall / 10, 0, 5), 'max');
+        if (fall > 2 + EPS) paint(cSR, a0, b0 + 1, 1, 'max');
+        if (fall > 2 + EPS || S.v[m] >= ref) ref = S.v[m];
+      } else ref = S.v[m];
+      const ea = energyAt(S.t[m - 1]);
+      const eb = energyAt(S.t[m]);
+      if (ea !== undefined && eb !== undefined) {
+        const excess = d - (100 * Math.max(0, eb - ea)) / battery - SOC_RISE_SLACK;
+        paint(cR, a0, b0 + 1, clip(1 + excess / 10, 0, 6), 'max');
+        if (excess > EPS) paint(cSR, a0, b0 + 1, 1, 'max');
       }
-      if (!Number.isNaN(g) && g < gMin) gMin = g;
     }
   }
 
@@ -558,7 +560,8 @@ function activityFeatures(
   const cStep = ch('taper_step');
   const cSoc = ch('idle_soc');
   const cRule = ch('idle_rule');
-  const charging = act.v.map((v) => v > CHARGING_KW);
+  const charging = chargingRuns(act, peak);
+  const cResume = ch('resumes_later');
   for (let i = 0; i < n; i++) {
     const b0 = bucket(act.t[i]);
     const b1 = next(act.t, i, bucket, T);
@@ -613,21 +616,25 @@ function activityFeatures(
       step = fall > EPS ? clip(biggest / fall, 0, 1) : 1;
       tapered = vals.length >= 3 && fall >= 0.25 * top && biggest <= 0.6 * fall;
     }
+    // SoC at the stop: the last reading before the stretch and the first in it, the higher.
     let socHi = -Infinity;
     if (S.t.length) {
       const before = lowerBound(S.t, ts) - 1;
       if (before >= 0) socHi = S.v[before];
-      for (let i = before + 1; i < S.t.length && S.t[i] <= act.t[e]; i++) socHi = Math.max(socHi, S.v[i]);
+      if (before + 1 < S.t.length && S.t[before + 1] <= act.t[e]) socHi = Math.max(socHi, S.v[before + 1]);
     }
+    const resumes = e + 1 < n;
     const b0 = bucket(ts);
-    const b1 = e + 1 < n ? Math.max(b0 + 1, bucket(te)) : T;
+    const b1 = resumes ? Math.max(b0 + 1, bucket(te)) : T;
     const expected =
       stop >= 0 &&
       act.t[e] - ts >= IDLE_EXPECTED_MS &&
       !tapered &&
-      (S.t.length ? socHi > -Infinity && socHi < SOC_FULL : act.v[stop] >= ABRUPT_FRACTION * peak);
+      act.v[stop] >= ABRUPT_FRACTION * peak &&
+      (resumes || (socHi > -Infinity && socHi < SOC_WANTS));
     for (let b = b0; b < b1; b++) {
       if (expected) cRule[b] = 1;
+      if (resumes && stop >= 0) cResume[b] = 1;
       const tb = Math.max(ts, w.t0 + b * BUCKET_MS);
       cLen[b] = clip(lenMin / 10, 0, 6);
       cEl[b] = clip((tb - ts) / MIN / 10, 0, 6);
@@ -638,6 +645,32 @@ function activityFeatures(
     }
     s = e + 1;
   }
+}
+
+/**
+ * Charging per activity reading, where short low-power draws after charging has started (under
+ * 30 % of the peak and under 1 kWh: pre-conditioning, balancing) count as idle, as the contract
+ * reads them: they neither end an idle stretch nor resume charging.
+ */
+function chargingRuns(act: Series, peak: number): boolean[] {
+  const n = act.t.length;
+  const out = act.v.map((v) => v > CHARGING_KW);
+  let started = false;
+  for (let i = 0; i < n; ) {
+    if (!out[i]) {
+      i++;
+      continue;
+    }
+    let j = i;
+    let top = act.v[i];
+    while (j + 1 < n && out[j + 1]) top = Math.max(top, act.v[++j]);
+    let kwh = 0;
+    for (let k = Math.max(0, i - 1); k < Math.min(n - 1, j + 1); k++) kwh += Math.max(act.v[k], act.v[k + 1]) * ((act.t[k + 1] - act.t[k]) / H);
+    if (started && top < RESUME_FRACTION * peak && kwh < RESUME_KWH) for (let k = i; k <= j; k++) out[k] = false;
+    started = true;
+    i = j + 1;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

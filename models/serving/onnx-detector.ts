@@ -85,15 +85,16 @@ export function readCards(dir = ARTIFACTS_DIR): { csar2: ModelCard; csarC2: Mode
  * The ONNX sessions of the artifacts in `dir`, created once per model version and thread count and
  * shared. One thread by default: the latency target and the evaluation's timings are per core.
  */
-export function loadBundle(dir = ARTIFACTS_DIR, threads = 1): Promise<Bundle> {
+export function loadBundle(dir = ARTIFACTS_DIR, threads = 1, refitting = false): Promise<Bundle> {
   const cards = readCards(dir);
-  const post = readPostprocess(dir);
+  // Calibration refits post-processing for new models: the old file may belong to the models before.
+  const post = refitting ? defaultPostprocess() : readPostprocess(dir);
   for (const c of [cards.csar2, cards.csarC2, cards.sorc, post]) {
     if (c.featureVersion !== FEATURE_VERSION) {
       throw new Error(`models in ${dir} need features ${c.featureVersion}, this build extracts ${FEATURE_VERSION}: retrain (models/training/train.sh)`);
     }
   }
-  const key = [dir, threads, cards.csar2.version, cards.csar2.trainedAt, cards.csarC2.version, cards.csarC2.trainedAt, cards.sorc.trainedAt, post.version].join('|');
+  const key = [dir, threads, refitting, cards.csar2.version, cards.csar2.trainedAt, cards.csarC2.version, cards.csarC2.trainedAt, cards.sorc.trainedAt, post.version].join('|');
   let b = bundles.get(key);
   if (!b) {
     b = (async () => {
@@ -140,11 +141,10 @@ export interface DetectorOptions {
   fusion?: boolean;
   /** Threads per inference (see `loadBundle`). */
   threads?: number;
-  /**
-   * Add the per-point uncertainty band (`reconstructedSoc.band`, see models/serving/sorc.ts) to
-   * SORC's overlay. Off until `SocPoints` carries it (domain/analysis/types.ts).
-   */
+  /** Add the per-point uncertainty band (`reconstructedSoc.band`, see models/serving/sorc.ts) to SORC's overlay (default). */
   socBand?: boolean;
+  /** For calibrate.ts: ignore postprocess.json (it is being refitted, perhaps for older models). */
+  refitting?: boolean;
 }
 
 export class OnnxDetector implements BatchDetector {
@@ -162,7 +162,7 @@ export class OnnxDetector implements BatchDetector {
   }
 
   static async load(opts: DetectorOptions = {}): Promise<OnnxDetector> {
-    return new OnnxDetector(await loadBundle(opts.dir, opts.threads), opts.fusion ?? true, opts.socBand ?? true);
+    return new OnnxDetector(await loadBundle(opts.dir, opts.threads, opts.refitting), opts.fusion ?? true, opts.socBand ?? true);
   }
 
   get cards(): Bundle['cards'] {
@@ -178,16 +178,27 @@ export class OnnxDetector implements BatchDetector {
     return (await this.detectBatchAsync([input]))[0];
   }
 
-  /** The served verdicts: anomalies of every session, plus SORC's overlay for those without SoC. */
+  /**
+   * The served verdicts: anomalies of every session, plus SORC's overlay for those without SoC. A
+   * session whose every category is decided by the rules (its slices' sources, see calibrate.ts)
+   * skips the classifier: what it would say is not used.
+   */
   async detectMany(inputs: DetectorInput[]): Promise<DetectorOutput[]> {
-    const feats = inputs.map((x) => extractFeatures(x.window, x.metadata));
-    const outs = await this.inferFeatures(feats);
-    const needSoc = inputs.map((x, i) => i).filter((i) => needsSorc(inputs[i].window));
-    const socs = await this.runGrouped(this.bundle.sorc, needSoc.map((i) => feats[i]));
-    const overlay = new Map(needSoc.map((i, k) => [i, this.overlay(inputs[i].window, inputs[i].metadata, feats[i].bucketCount, socs[k].soc, socs[k].sigma)]));
+    const srcs = inputs.map((x) => (this.fusion ? this.sourcesOf(x) : null));
+    const learnedNeeded = srcs.map((src) => !src || !ANOMALY_CATEGORIES.every((c) => src[c] === 'physics'));
+    const socNeeded = inputs.map((x) => needsSorc(x.window));
+    const feats = inputs.map((x, i) => (learnedNeeded[i] || socNeeded[i] ? extractFeatures(x.window, x.metadata) : null));
+    const learnedIdx = inputs.map((_, i) => i).filter((i) => learnedNeeded[i]);
+    const learned = await this.inferFeatures(learnedIdx.map((i) => feats[i]!));
+    const outs = new Map(learnedIdx.map((i, k) => [i, learned[k]]));
+    const socIdx = inputs.map((_, i) => i).filter((i) => socNeeded[i]);
+    const socs = await this.runGrouped(this.bundle.sorc, socIdx.map((i) => feats[i]!));
+    const overlay = new Map(socIdx.map((i, k) => [i, this.overlay(inputs[i].window, inputs[i].metadata, feats[i]!.bucketCount, socs[k].soc, socs[k].sigma)]));
     return inputs.map((x, i) => {
+      const out = outs.get(i);
+      const anomalies = out ? this.anomaliesFrom(x, out, srcs[i] ?? undefined) : fuse([], this.physicsOf(x), srcs[i]!);
       const soc = overlay.get(i);
-      return soc ? { anomalies: this.anomaliesFrom(x, outs[i]), soc } : { anomalies: this.anomaliesFrom(x, outs[i]) };
+      return soc ? { anomalies, soc } : { anomalies };
     });
   }
 
@@ -203,16 +214,20 @@ export class OnnxDetector implements BatchDetector {
    * category's own, or where the session's observable slices (models/serving/slices.ts) have a
    * choice of their own, that one.
    */
-  anomaliesFrom(input: DetectorInput, out: LearnedOutputs): Anomaly[] {
+  anomaliesFrom(input: DetectorInput, out: LearnedOutputs, sources?: Record<AnomalyCategory, Source>): Anomaly[] {
     const w = input.window;
     if (out.T === 0) return [];
     const post = this.bundle.post;
     if (!this.fusion) return decode(out.probs, out.T, w.t0, post, out.error).anomalies;
-    const src = this.sourcesOf(input);
+    const src = sources ?? this.sourcesOf(input);
     const learned = decode(out.probs, out.T, w.t0, post, out.error, true, src).anomalies;
     if (ANOMALY_CATEGORIES.every((c) => src[c] === 'learned')) return learned;
-    const phys = this.physics.detect(input).map((a) => ({ ...a, confidence: round3(applyConfidence(this.bundle.post.physicsConfidence?.[a.category], a.confidence)) }));
-    return fuse(learned, phys, src);
+    return fuse(learned, this.physicsOf(input), src);
+  }
+
+  /** The rules' anomalies, their confidence mapped as validation calibrated it. */
+  private physicsOf(input: DetectorInput): Anomaly[] {
+    return this.physics.detect(input).map((a) => ({ ...a, confidence: round3(applyConfidence(this.bundle.post.physicsConfidence?.[a.category], a.confidence)) }));
   }
 
   /** Per category, the source of the verdict for this session (its slices decide where they have a choice). */

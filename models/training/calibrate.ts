@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   const count = Number(arg('count', '2000'));
   const dir = arg('dir', ARTIFACTS_DIR);
   const t = performance.now();
-  const det = await OnnxDetector.load({ dir, fusion: false });
+  const det = await OnnxDetector.load({ dir, fusion: false, refitting: true });
   const physics = new PhysicsDetector();
   const items: Item[] = [];
   let batch: PreparedSession[] = [];

@@ -238,10 +238,14 @@ function socContradiction(E: Series, S: Series): string | null {
   }
   if (E.t.length < 2) return null; // without a register the oracle cannot bound the rises
   const steps: { dS: number; dE: number }[] = [];
+  const envelope: Series = { t: E.t, v: [] };
+  E.v.forEach((v, i) => envelope.v.push(Math.max(v, i ? envelope.v[i - 1] : v)));
   for (let j = 1; j < S.t.length; j++) {
     const ea = at(E, S.t[j - 1]);
     const eb = at(E, S.t[j]);
     if (ea === undefined || eb === undefined) return null;
+    // Inside a register dip what was delivered is anyone's guess: not judged.
+    if (ea < at(envelope, S.t[j - 1])! - 0.01 || eb < at(envelope, S.t[j])! - 0.01) return null;
     steps.push({ dS: S.v[j] - S.v[j - 1], dE: Math.max(0, eb - ea) });
   }
   let sumS = 0;
