@@ -13,13 +13,7 @@ import { stack } from './helpers/stack';
  * that a retrained model that catches it fails here until the entry is removed.
  */
 const KNOWN_MISSES: Record<string, string> = {
-  // CSAR-C-2 peaks at 0.76 (< the calibrated 0.8) on a persistent 8–12 point SoC drop during AC
-  // charging; 5 and ≥ 15 points, and drops that recover, are caught. The physics rules see it, but
-  // for this category the validation corpus chose learned ranges confirmed by physics. Cause: the
-  // training corpus (csar-train-1, 8,000 sessions) holds only 8 persistent SoC drops on AC (29 on
-  // DC): the simulator keeps a drop persistent only when no idle follows, which AC sessions rarely
-  // satisfy. The next training round should cover it.
-  'unexpected-charge-level-changes': 'persistent 10-point SoC drop on AC',
+  // Empty since issue 14's retraining caught the persistent 8–12 point SoC drop on AC.
 };
 
 describe('anomaly categories over HTTP', function () {
