@@ -2,20 +2,29 @@ import { ApiKeySchema } from './ApiKey';
 import { BatchItemSchema, BatchSchema } from './Batch';
 import { ChargingSessionSchema, SessionAnomalySchema } from './ChargingSession';
 import { ChargingStationSchema, ConnectorSchema } from './ChargingStation';
+import { InvitationSchema } from './Invitation';
+import { MemberSchema } from './Member';
 import { MeterValueSchema, SessionWriteSchema } from './MeterValue';
 import { MlModelSchema } from './MlModel';
+import { OrganizationSchema } from './Organization';
 import { TenantSchema } from './Tenant';
 
 export * from './ApiKey';
 export * from './Batch';
 export * from './ChargingSession';
 export * from './ChargingStation';
+export * from './Invitation';
+export * from './Member';
 export * from './MeterValue';
 export * from './MlModel';
+export * from './Organization';
 export * from './Tenant';
 
 export const entitySchemas = [
   TenantSchema,
+  OrganizationSchema,
+  MemberSchema,
+  InvitationSchema,
   ApiKeySchema,
   ChargingStationSchema,
   ConnectorSchema,
@@ -29,7 +38,7 @@ export const entitySchemas = [
 ];
 
 /** Entities with a `tenant` relation: the ORM's tenant filter applies to every query on them. */
-export const tenantOwnedEntities = ['ApiKey', 'ChargingStation', 'Connector', 'ChargingSession', 'SessionAnomaly', 'MeterValue', 'SessionWrite', 'Batch', 'BatchItem', 'MlModel'];
+export const tenantOwnedEntities = ['Organization', 'Member', 'Invitation', 'ApiKey', 'ChargingStation', 'Connector', 'ChargingSession', 'SessionAnomaly', 'MeterValue', 'SessionWrite', 'Batch', 'BatchItem', 'MlModel'];
 
 /** Tenant-owned entities that also have shared rows (tenant null) every tenant may read. */
 export const sharedWithAllTenants = ['MlModel'];

@@ -1,5 +1,6 @@
 // Operator CLI for deployments that do not use `npm start`:
-//   npm run cli -- create-tenant "<name>"   creates a tenant and prints its first admin key.
+//   npm run cli -- create-tenant "<name>" [--admin-email <email>]
+//     creates a tenant (with its organization and first admin member) and prints the admin's key.
 // Uses DATABASE_URL, or the database of a running `npm start` (recorded in .data/stack.json).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,16 +16,20 @@ function databaseUrl(): string {
 }
 
 async function main(argv: string[]) {
-  const [command, ...rest] = argv;
-  if (command !== 'create-tenant' || rest.length !== 1 || !rest[0].trim()) {
-    console.error('usage: npm run cli -- create-tenant "<tenant name>"');
+  const [command, ...args] = argv;
+  const emailAt = args.indexOf('--admin-email');
+  const email = emailAt >= 0 ? args[emailAt + 1] : undefined;
+  const rest = emailAt >= 0 ? [...args.slice(0, emailAt), ...args.slice(emailAt + 2)] : args;
+  if (command !== 'create-tenant' || rest.length !== 1 || !rest[0].trim() || (emailAt >= 0 && !/^[^@\s]+@[^@\s]+$/.test(email ?? ''))) {
+    console.error('usage: npm run cli -- create-tenant "<tenant name>" [--admin-email <email>]');
     return 2;
   }
   const orm = await openOrm(databaseUrl());
   try {
     await migrate(orm);
-    const { tenant, apiKey, key } = await createTenantWithAdminKey(orm.em.fork(), rest[0].trim());
+    const { tenant, member, apiKey, key } = await createTenantWithAdminKey(orm.em.fork(), rest[0].trim(), 'admin', email ? { adminEmail: email } : {});
     console.log(`Tenant: ${tenant.id} (${tenant.name})`);
+    console.log(`First admin: ${member.id} (${member.email})`);
     console.log(`API key id: ${apiKey.id}`);
     console.log(`API key: ${key}`);
     console.log('Store the key now: it is not shown again.');

@@ -39,7 +39,11 @@ async function waitForReady(url: string, timeoutMs = 90_000): Promise<void> {
   throw new Error(`API at ${url} did not become ready within ${timeoutMs / 1000} s`);
 }
 
-/** The demo key is kept in .data so that it stays the same across restarts (only its hash is in the DB). */
+/**
+ * The demo key is kept in .data so that it stays the same across restarts (only its hash is in the
+ * DB). It belongs to the demo organization's first admin (`admin@demo-operator.example`); a key
+ * that no longer works, or whose member is no longer an admin, is replaced by a new demo tenant's.
+ */
 async function demoKey(databaseUrl: string): Promise<string> {
   const keyFile = path.join(config.dataDir, 'demo-api-key');
   const orm = await openOrm(databaseUrl);
@@ -48,7 +52,7 @@ async function demoKey(databaseUrl: string): Promise<string> {
     if (fs.existsSync(keyFile)) {
       const key = fs.readFileSync(keyFile, 'utf8').trim();
       const result = await authenticate(orm.em.fork(), `Bearer ${key}`);
-      if (result.ok) return key;
+      if (result.ok && result.member.role === 'admin') return key;
     }
     const { key } = await createTenantWithAdminKey(orm.em.fork(), 'Demo operator', 'demo');
     fs.writeFileSync(keyFile, key + '\n', { mode: 0o600 });

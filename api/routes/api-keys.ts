@@ -8,9 +8,9 @@ export const apiKeyRoutes = [
     method: 'get',
     path: '/v1/api-keys',
     summary: 'List API keys',
-    description: "All API keys of the caller's tenant, newest first, revoked ones included. Keys themselves are never shown.",
+    description:
+      "All API keys of the caller's tenant, newest first, revoked ones included. Keys themselves are never shown. Each key belongs to a member (`memberId`) and acts with that member's current role (`role`).",
     tags: ['API keys'],
-    access: 'member',
     responses: { 200: { description: 'Keys', schema: ApiKeyList } },
     handler: async ({ em }) => ({ body: { items: (await listApiKeys(em)).map(presentApiKey) } }),
   }),
@@ -18,18 +18,20 @@ export const apiKeyRoutes = [
     method: 'post',
     path: '/v1/api-keys',
     summary: 'Create an API key',
-    description: 'Creates a key for the caller\'s tenant. The full key is in this response only. Needs the admin role.',
+    description:
+      "Creates a key for the caller's own member, or for another active member of the tenant (`memberId`). The key acts with its member's role, now and after any role change; `role` in the body is accepted only when it equals that role. The full key is in this response only. Needs the admin role.",
     tags: ['API keys'],
-    access: 'admin',
     body: CreateApiKey,
     responses: {
       200: { description: 'Created', schema: CreatedApiKey },
       403: { description: 'The caller is not an admin', schema: ErrorSchema },
+      404: { description: 'No such active member in this tenant (`memberId`)', schema: ErrorSchema },
     },
     handler: async ({ em, auth, body }) => {
-      const issued = await createApiKey(em, auth.tenant, {
+      const issued = await createApiKey(em, auth.member, {
         name: body.name,
         description: body.description,
+        memberId: body.memberId,
         role: body.role,
         expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
       });
@@ -42,7 +44,6 @@ export const apiKeyRoutes = [
     summary: 'Revoke an API key',
     description: 'Revokes a key of the caller\'s tenant; it stops working at once. Revoking twice is harmless. Needs the admin role.',
     tags: ['API keys'],
-    access: 'admin',
     params: KeyIdParams,
     responses: {
       200: { description: 'Revoked', schema: ApiKeyItem },

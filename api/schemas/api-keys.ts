@@ -1,4 +1,5 @@
-// API key request and response schemas, and the presenters of stored keys.
+// API key request and response schemas, and the presenters of stored keys (a key's role is its
+// member's current role; the key's member must be loaded).
 import type { ApiKey } from '../../entities';
 import type { IssuedKey } from '../../domain/api-keys';
 import { iso, isoDateTime } from './common';
@@ -10,7 +11,8 @@ export const ApiKeyItem = z
     name: z.string(),
     description: z.string(),
     tenantId: z.string(),
-    role: z.enum(['admin', 'member']),
+    memberId: z.string().openapi({ description: 'The member the key belongs to (GET /v1/members)' }),
+    role: z.enum(['admin', 'member']).openapi({ description: "The member's current role: the key acts with it" }),
     prefix: z.string().openapi({ description: 'First characters of the key, to tell keys apart' }),
     createdAt: z.string(),
     expiresAt: z.string().nullable(),
@@ -25,7 +27,14 @@ export const CreateApiKey = z
   .object({
     name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).default(''),
-    role: z.enum(['admin', 'member']).default('member'),
+    memberId: z
+      .string()
+      .optional()
+      .openapi({ description: "The member the key is for (default: the caller's own member); another member's id needs the admin role" }),
+    role: z
+      .enum(['admin', 'member'])
+      .optional()
+      .openapi({ description: "Deprecated: keys act with their member's role. Accepted only when it equals that role (otherwise 422)." }),
     expiresAt: isoDateTime
       .nullable()
       .optional()
@@ -40,7 +49,8 @@ export const CreatedApiKey = z
     name: z.string(),
     key: z.string().openapi({ description: 'The full key. Shown only in this response: store it now.' }),
     tenantId: z.string(),
-    role: z.enum(['admin', 'member']),
+    memberId: z.string().openapi({ description: 'The member the key belongs to' }),
+    role: z.enum(['admin', 'member']).openapi({ description: "The member's current role: the key acts with it" }),
     expiresAt: z.string().nullable(),
     createdAt: z.string(),
   })
@@ -54,7 +64,8 @@ export function presentApiKey(k: ApiKey): z.infer<typeof ApiKeyItem> {
     name: k.name,
     description: k.description,
     tenantId: k.tenant.id,
-    role: k.role,
+    memberId: k.member.id,
+    role: k.member.role,
     prefix: k.prefix,
     createdAt: iso(k.createdAt)!,
     expiresAt: iso(k.expiresAt),
@@ -70,7 +81,8 @@ export function presentIssuedApiKey({ apiKey, key }: IssuedKey): z.infer<typeof 
     name: apiKey.name,
     key,
     tenantId: apiKey.tenant.id,
-    role: apiKey.role,
+    memberId: apiKey.member.id,
+    role: apiKey.member.role,
     expiresAt: iso(apiKey.expiresAt),
     createdAt: iso(apiKey.createdAt)!,
   };

@@ -32,8 +32,8 @@ export async function call<T = any>(
 }
 
 let n = 0;
-/** A fresh tenant with an admin key, made the way the CLI makes one. */
+/** A fresh tenant (organization, first admin member) with an admin key, made the way the CLI makes one. */
 export async function newTenant(name = `tenant-${++n}`) {
-  const { tenant, key, apiKey } = await createTenantWithAdminKey(stack().orm.em.fork(), name);
-  return { tenantId: tenant.id, key, keyId: apiKey.id };
+  const { tenant, key, apiKey, member } = await createTenantWithAdminKey(stack().orm.em.fork(), name);
+  return { tenantId: tenant.id, key, keyId: apiKey.id, memberId: member.id, email: member.email };
 }

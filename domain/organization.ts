@@ -1,0 +1,107 @@
+// The tenant's organization: the reference's details (name, phone, address, tax id) and the
+// settings other features read (time zone, energy price and currency, per-key rate limits).
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Organization, Tenant } from '../entities';
+import { invalidAt, notFound } from './errors';
+
+/**
+ * An IANA time zone name that this runtime's `Intl.DateTimeFormat` knows (`Europe/Amsterdam`,
+ * `UTC`), as sent but with the IANA spelling's case (`europe/amsterdam` → `Europe/Amsterdam`);
+ * null for an unknown name. Offsets (`+01:00`) are refused: they know no daylight saving time.
+ */
+export function canonicalTimeZone(name: string): string | null {
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(name)) return null;
+  try {
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+    // Links keep the name the client chose (ICU would turn `EST` into `America/Panama`).
+    return resolved.toLowerCase() === name.toLowerCase() ? resolved : name;
+  } catch {
+    return null;
+  }
+}
+
+let currencies: Set<string> | undefined;
+/** An ISO 4217 code this runtime knows (`EUR`), upper case. */
+export function isCurrencyCode(code: string): boolean {
+  if (!/^[A-Z]{3}$/.test(code)) return false;
+  currencies ??= new Set(typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('currency') : []);
+  return currencies.size === 0 || currencies.has(code);
+}
+
+export interface RateLimitsInput {
+  requestsPerMinute?: number | null;
+  batchSubmitsPerMinute?: number | null;
+}
+
+/**
+ * PUT /v1/organization's body. The reference's optional fields (phone, address, tax id) follow PUT
+ * semantics: absent means null. The settings (timeZone, energyPrice, currency, rateLimits and each
+ * of its fields) keep their stored value when absent; null resets them (time zone to UTC, the
+ * others to none / the service default).
+ */
+export interface OrganizationInput {
+  name: string;
+  phone?: string | null;
+  address?: string | null;
+  taxIdType?: string | null;
+  taxIdValue?: string | null;
+  timeZone?: string | null;
+  energyPrice?: number | null;
+  currency?: string | null;
+  rateLimits?: RateLimitsInput | null;
+}
+
+export async function getOrganization(em: EntityManager): Promise<Organization> {
+  // The tenant filter of the request's EntityManager picks the caller's organization.
+  const org = await em.findOne(Organization, {});
+  if (!org) throw notFound('Organization');
+  return org;
+}
+
+/** Creates (when the tenant has none yet) or updates the tenant's organization. */
+export async function putOrganization(em: EntityManager, tenant: Tenant, input: OrganizationInput, now = new Date()): Promise<{ organization: Organization; created: boolean }> {
+  let org = await em.findOne(Organization, {});
+  const created = !org;
+  org ??= new Organization(tenant, input.name);
+  org.name = input.name;
+  org.phone = input.phone ?? null;
+  org.address = input.address ?? null;
+  org.taxIdType = input.taxIdType ?? null;
+  org.taxIdValue = input.taxIdValue ?? null;
+  if (input.timeZone !== undefined) {
+    const tz = input.timeZone === null ? 'UTC' : canonicalTimeZone(input.timeZone);
+    if (!tz) throw invalidAt([{ loc: ['body', 'timeZone'], msg: `unknown IANA time zone "${input.timeZone}"` }]);
+    org.timeZone = tz;
+  }
+  if (input.energyPrice !== undefined) org.energyPrice = input.energyPrice;
+  if (input.currency !== undefined) org.currency = input.currency === null ? null : input.currency.toUpperCase();
+  if (org.currency !== null && !isCurrencyCode(org.currency)) {
+    throw invalidAt([{ loc: ['body', 'currency'], msg: `"${org.currency}" is not an ISO 4217 currency code` }]);
+  }
+  if (org.energyPrice !== null && org.currency === null) {
+    throw invalidAt([{ loc: ['body', 'currency'], msg: 'required when energyPrice is set (ISO 4217, e.g. "EUR")' }]);
+  }
+  if (input.rateLimits === null) {
+    org.requestsPerMinute = null;
+    org.batchSubmitsPerMinute = null;
+  } else if (input.rateLimits) {
+    if (input.rateLimits.requestsPerMinute !== undefined) org.requestsPerMinute = input.rateLimits.requestsPerMinute;
+    if (input.rateLimits.batchSubmitsPerMinute !== undefined) org.batchSubmitsPerMinute = input.rateLimits.batchSubmitsPerMinute;
+  }
+  if (created) em.persist(org);
+  else org.updatedAt = now;
+  await em.flush();
+  return { organization: org, created };
+}
+
+/**
+ * The organization's per-key rate limits (null: the service default) — for the rate limiter, on
+ * every request: one query on the unique index of `organizations.tenant_id`, whatever the
+ * EntityManager's filters.
+ */
+export async function rateLimitsOf(em: EntityManager, tenantId: string): Promise<{ requestsPerMinute: number | null; batchSubmitsPerMinute: number | null }> {
+  const rows: { requests_per_minute: number | null; batch_submits_per_minute: number | null }[] = await em
+    .getConnection()
+    .execute('select requests_per_minute, batch_submits_per_minute from organizations where tenant_id = ?', [tenantId]);
+  return { requestsPerMinute: rows[0]?.requests_per_minute ?? null, batchSubmitsPerMinute: rows[0]?.batch_submits_per_minute ?? null };
+}
