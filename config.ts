@@ -41,6 +41,13 @@ export const config = {
   maxConcurrentBatchSubmits: int('EVNI_MAX_CONCURRENT_BATCH_SUBMITS', 4),
   /** Of those, one tenant's at most: one tenant's stalled uploads cannot lock the others out. */
   maxConcurrentBatchSubmitsPerTenant: int('EVNI_MAX_CONCURRENT_BATCH_SUBMITS_PER_TENANT', 2),
+  /**
+   * Fair use: requests per minute per API key, and batch submits per minute per key (a separate,
+   * lower budget; a submit counts against both). An organization's settings override these; 0
+   * turns a limit off. Counted in PostgreSQL, so every API process on one database shares them.
+   */
+  rateLimitPerMinute: int('EVNI_RATE_LIMIT_PER_MINUTE', 600),
+  batchSubmitLimitPerMinute: int('EVNI_BATCH_SUBMIT_LIMIT_PER_MINUTE', 10),
   batchChunkSize: int('EVNI_BATCH_CHUNK_SIZE', 200),
   batchParallelism: int('EVNI_BATCH_PARALLELISM', 2),
   /**

@@ -1,4 +1,5 @@
 import { OpenAPIRegistry, OpenApiGeneratorV3 } from '@asteasolutions/zod-to-openapi';
+import { accessOf } from './permissions';
 import type { RouteSpec } from './route';
 import { ErrorSchema } from './schemas/common';
 
@@ -7,8 +8,10 @@ export const API_VERSION = '0.1.0';
 
 const STANDARD_ERRORS: Record<number, string> = {
   400: 'Missing, malformed, unknown, revoked or expired Bearer token; malformed JSON',
+  403: 'The API key acts as a member; this endpoint needs the admin role (api/permissions.ts)',
   413: 'Request body too large',
   422: 'Validation error',
+  429: "The API key's rate limit is spent (per minute; see the RateLimit-* and Retry-After headers)",
 };
 
 export function buildOpenApiDocument(routes: RouteSpec[]) {
@@ -20,7 +23,13 @@ export function buildOpenApiDocument(routes: RouteSpec[]) {
   });
   for (const r of routes) {
     const responses: Record<string, { description: string; content?: object }> = {};
-    const codes = { ...(r.access === 'public' ? {} : { 400: STANDARD_ERRORS[400] }), ...(r.body ? { 413: STANDARD_ERRORS[413] } : {}), ...((r.body || r.query || r.params) ? { 422: STANDARD_ERRORS[422] } : {}) };
+    const access = accessOf(r.method, r.path);
+    const codes = {
+      ...(access === 'public' ? {} : { 400: STANDARD_ERRORS[400], 429: STANDARD_ERRORS[429] }),
+      ...(access === 'admin' ? { 403: STANDARD_ERRORS[403] } : {}),
+      ...(r.body ? { 413: STANDARD_ERRORS[413] } : {}),
+      ...(r.body || r.query || r.params ? { 422: STANDARD_ERRORS[422] } : {}),
+    };
     for (const [code, description] of Object.entries(codes)) {
       responses[code] = { description, content: { 'application/json': { schema: ErrorSchema } } };
     }
@@ -33,7 +42,7 @@ export function buildOpenApiDocument(routes: RouteSpec[]) {
       summary: r.summary,
       description: r.description,
       tags: r.tags,
-      security: r.access === 'public' ? [] : [{ [bearer.name]: [] }],
+      security: access === 'public' ? [] : [{ [bearer.name]: [] }],
       request: {
         params: r.params,
         query: r.query,

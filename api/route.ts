@@ -5,13 +5,15 @@ import type { ParameterizedContext } from 'koa';
 import type { Logger } from 'pino';
 import getRawBody from 'raw-body';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ApiKey, ApiKeyRole, Tenant } from '../entities';
+import type { ApiKey, ApiKeyRole, Member, Tenant } from '../entities';
 import { authenticate, touchApiKey, type AuthFailure } from '../domain/api-keys';
 import { DomainError } from '../domain/errors';
 import { TENANT_FILTER } from '../db/orm';
 import type { AppDeps } from './context';
 import { HttpError, toHttpError } from './http-error';
 import { camelizeKeys } from '../domain/camel-case';
+import { accessOf, allows, forbiddenDetail } from './permissions';
+import { enforceRateLimits } from './rate-limit';
 import { z } from './zod';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -20,6 +22,8 @@ type Obj = z.ZodObject<z.ZodRawShape>;
 export interface Auth {
   tenant: Tenant;
   apiKey: ApiKey;
+  /** The key's member: its current role is the caller's role. */
+  member: Member;
 }
 
 export interface HandlerInput<P, Q, B, A> {
@@ -51,8 +55,6 @@ export interface RouteSpec<P extends Obj = Obj, Q extends Obj = Obj, B extends z
   summary: string;
   description?: string;
   tags: string[];
-  /** `public`: no key; `member`: any valid key; `admin`: a key with the admin role. */
-  access: 'public' | 'member' | 'admin';
   params?: P;
   query?: Q;
   body?: B;
@@ -63,6 +65,8 @@ export interface RouteSpec<P extends Obj = Obj, Q extends Obj = Obj, B extends z
    * large to hold in memory. The Content-Type and a declared Content-Length are checked here.
    */
   streamBody?: boolean;
+  /** `batch-submit`: besides the key's request budget, counts against its (lower) batch submit budget. */
+  rateLimit?: 'batch-submit';
   responses: Record<number, { description: string; schema?: z.ZodTypeAny }>;
   handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>, Auth>) => Promise<HandlerResult>;
 }
@@ -172,20 +176,22 @@ async function discardRest(ctx: ParameterizedContext, stream: IncomingMessage, b
 }
 
 export function toKoaHandler(spec: RouteSpec, deps: AppDeps) {
+  // Throws for a route without a row in the permission table: such an API does not start.
+  const access = accessOf(spec.method, spec.path);
   return async (ctx: ParameterizedContext) => {
     const em = deps.orm.em.fork();
     let auth: Auth | undefined;
-    if (spec.access !== 'public') {
+    if (access !== 'public') {
       const result = await authenticate(em, ctx.get('authorization') || undefined);
       if (!result.ok) throw new HttpError(400, AUTH_MESSAGES[result.reason]);
-      if (spec.access === 'admin' && result.apiKey.role !== 'admin') {
-        throw new HttpError(403, 'This endpoint needs an API key with the admin role');
-      }
-      auth = { tenant: result.apiKey.tenant, apiKey: result.apiKey };
+      // The member's role as it is now: a role change applies to the member's existing keys at once.
+      if (!allows(access, result.member.role)) throw new HttpError(403, forbiddenDetail(access, result.member.role));
+      auth = { tenant: result.apiKey.tenant, apiKey: result.apiKey, member: result.member };
       em.setFilterParams(TENANT_FILTER, { tenantId: auth.tenant.id });
       ctx.state.tenantId = auth.tenant.id;
       await touchApiKey(em, result.apiKey);
     }
+    await enforceRateLimits(ctx, spec, deps, em, auth);
     const params = spec.params ? validate(spec.params, ctx.params, 'path') : {};
     const query = spec.query ? validate(spec.query, camelizeKeys(ctx.query), 'query') : {};
     let body: unknown;

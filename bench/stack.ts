@@ -63,7 +63,8 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
   await orm.close();
 
   const port = await freePort();
-  const childEnv = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, PORT: String(port), LOG_LEVEL: 'warn', ...env };
+  // The bench measures throughput with one key: the fair-use limits would measure themselves.
+  const childEnv = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, PORT: String(port), LOG_LEVEL: 'warn', EVNI_RATE_LIMIT_PER_MINUTE: '0', EVNI_BATCH_SUBMIT_LIMIT_PER_MINUTE: '0', ...env };
   const apiLog = path.join(dir, 'api.log');
   const child = (script: string, logFile?: string, level = 'warn'): ChildProcess => {
     const stdout = logFile ? fs.openSync(logFile, 'a') : 'ignore';

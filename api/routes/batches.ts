@@ -38,9 +38,9 @@ export const batchRoutes = [
       '10,000,000 meter values and 2 GiB of body per request by default (EVNI_MAX_BATCH_SESSIONS, EVNI_MAX_BATCH_READINGS, ' +
       'EVNI_BATCH_BODY_LIMIT_BYTES; a larger body is a 413); 20,000 meter values per session.',
     tags: ['Batches'],
-    access: 'member',
     body: BatchSubmit,
     streamBody: true,
+    rateLimit: 'batch-submit',
     bodyLimitBytes: (c) => c.batchBodyLimitBytes,
     responses: {
       200: { description: 'Accepted (or the batch this Idempotency-Key created before)', schema: BatchSubmitted },
@@ -77,7 +77,6 @@ export const batchRoutes = [
     summary: 'Batch status and results',
     description: 'Progress counters and the processed sessions so far, in submission order, paginated.',
     tags: ['Batches'],
-    access: 'member',
     params: BatchIdParams,
     query: BatchStatusQuery,
     responses: { 200: { description: 'The batch', schema: BatchStatus }, 404: { description: 'No such batch for this tenant', schema: ErrorSchema } },

@@ -12,7 +12,6 @@ export const healthRoutes = [
     summary: 'Liveness',
     description: 'The API process is up. Checks nothing else.',
     tags: ['Health'],
-    access: 'public',
     responses: { 200: { description: 'Process up', schema: Health } },
     handler: async () => ({ body: { status: 'ok' } }),
   }),
@@ -22,7 +21,6 @@ export const healthRoutes = [
     summary: 'Readiness',
     description: 'PostgreSQL and Temporal are reachable from this API process.',
     tags: ['Health'],
-    access: 'public',
     responses: {
       200: { description: 'Ready', schema: Health },
       503: { description: 'A dependency is unreachable', schema: NotReady },

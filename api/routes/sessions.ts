@@ -52,7 +52,6 @@ export const sessionRoutes = [
     summary: 'List sessions',
     description: 'Sessions of the caller\'s tenant, newest first, with the latest verdict. All filters combine.',
     tags: ['Sessions'],
-    access: 'member',
     query: SessionListQuery,
     responses: { 200: { description: 'A page of sessions', schema: pageOf(SessionListItem, 'SessionListPage') } },
     handler: async ({ em, query }) => {
@@ -69,7 +68,6 @@ export const sessionRoutes = [
       'An optional field sent as null clears the stored value; a field left out keeps it. A chargingStationId other than the ' +
       "session's moves the session to that station. With at least 3 meter values the analysis runs and its verdict is in the response.",
     tags: ['Sessions'],
-    access: 'member',
     body: SessionCreate,
     responses: { 200: { description: 'Existed; updated', schema: SessionOut }, 201: { description: 'Created', schema: SessionOut }, ...unavailableError },
     handler: async (input) => {
@@ -83,7 +81,6 @@ export const sessionRoutes = [
     summary: 'Get a session',
     description: 'All fields, the latest verdict and every meter value as it was sent.',
     tags: ['Sessions'],
-    access: 'member',
     params: SessionIdParams,
     responses: { 200: { description: 'The session', schema: SessionDetailOut }, ...sessionErrors },
     handler: async ({ em, auth, params }) => {
@@ -105,7 +102,6 @@ export const sessionRoutes = [
     summary: 'Replace a session\'s meter values',
     description: 'Deletes the stored meter values and stores these (at least one). An optional field sent as null clears the stored value; one left out keeps it. The analysis runs again.',
     tags: ['Sessions'],
-    access: 'member',
     params: SessionIdParams,
     body: SessionReplace,
     responses: { 200: { description: 'Replaced', schema: SessionOut }, ...sessionErrors, ...unavailableError },
@@ -120,7 +116,6 @@ export const sessionRoutes = [
       'An optional field sent as null clears the stored value; one left out keeps it. ' +
       'An empty list with no other field returns the current state.',
     tags: ['Sessions'],
-    access: 'member',
     params: SessionIdParams,
     body: SessionAppend,
     responses: { 200: { description: 'Appended', schema: SessionOut }, ...sessionErrors, ...unavailableError },

@@ -14,6 +14,8 @@ import { Migration20261125022000 } from './Migration20261125022000_batch_reading
 import { Migration20261125023000 } from './Migration20261125023000_compact_soc_overlay';
 import { Migration20261125060000 } from './Migration20261125060000_batch_items_session_json';
 import { Migration20261206190000 } from './Migration20261206190000_batch_items_present_fields';
+import { Migration20261206210000 } from './Migration20261206210000_organizations_members';
+import { Migration20261206211000 } from './Migration20261206211000_rate_limits';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
@@ -30,4 +32,6 @@ export const migrationsList = [
   { name: 'Migration20261125023000_compact_soc_overlay', class: Migration20261125023000 },
   { name: 'Migration20261125060000_batch_items_session_json', class: Migration20261125060000 },
   { name: 'Migration20261206190000_batch_items_present_fields', class: Migration20261206190000 },
+  { name: 'Migration20261206210000_organizations_members', class: Migration20261206210000 },
+  { name: 'Migration20261206211000_rate_limits', class: Migration20261206211000 },
 ];

@@ -96,7 +96,9 @@ export async function startTestStack(): Promise<TestStack> {
     { level: 'info' },
     { write: (line: string) => logLines.push(JSON.parse(line)) },
   );
-  const testConfig = { ...config, taskQueue, temporalNamespace: env.namespace ?? 'default' };
+  // The service-wide rate-limit defaults are off here (tests send bursts with one key); per-organization
+  // limits still apply, and test/rate-limits.test.ts covers both.
+  const testConfig = { ...config, taskQueue, temporalNamespace: env.namespace ?? 'default', rateLimitPerMinute: 0, batchSubmitLimitPerMinute: 0 };
   const { server, url } = await listen({ orm, temporal: env.client, config: testConfig, logger }, 0, '127.0.0.1');
   stoppers.push(() => closeServer(server));
 
