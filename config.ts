@@ -56,6 +56,48 @@ export const config = {
    * faster in interleaved runs on two cores). The evaluation and the bench's limit use one.
    */
   onnxThreads: int('EVNI_ONNX_THREADS', 2),
+  /**
+   * Explanations (`/explain`, `/ask`). Without ANTHROPIC_API_KEY a deterministic explainer answers
+   * `/explain` and `/ask` is a 503. The worker holds the key; the API passes the other settings to
+   * each explanation workflow (they decide its activities' timeouts and retries).
+   */
+  anthropicApiKey: process.env.ANTHROPIC_API_KEY || undefined,
+  /** The Messages API's base URL (the SDK's `baseURL`); unset: the SDK's default. */
+  anthropicBaseUrl: process.env.ANTHROPIC_BASE_URL || undefined,
+  llmModel: process.env.EVNI_LLM_MODEL || 'claude-sonnet-4-6',
+  llmMaxTokens: int('EVNI_LLM_MAX_TOKENS', 1024),
+  /** Model calls per explanation (tool-use rounds); the last one may not call tools. */
+  llmMaxRounds: int('EVNI_LLM_MAX_ROUNDS', 6),
+  /** One Messages API call's timeout; a timed-out call is retried by Temporal. */
+  llmTimeoutMs: int('EVNI_LLM_TIMEOUT_MS', 60_000),
+  /** Attempts per model call (429, 529, 5xx, timeouts), with exponential backoff from the initial interval. */
+  llmMaxAttempts: int('EVNI_LLM_MAX_ATTEMPTS', 5),
+  llmRetryInitialMs: int('EVNI_LLM_RETRY_INITIAL_MS', 1_000),
+  llmRetryMaxMs: int('EVNI_LLM_RETRY_MAX_MS', 30_000),
+  /** Tokens (input, prompt-cache writes and reads, output) per organization per UTC day; 0 = no budget. */
+  llmDailyTokenBudget: int('EVNI_LLM_DAILY_TOKEN_BUDGET', 2_000_000),
+  /** How long the API waits for a generation before a 503 with Retry-After (the generation goes on and is cached). */
+  explainWaitMs: int('EVNI_EXPLAIN_WAIT_MS', 30_000),
+  /**
+   * Webhooks (domain/webhooks/). The key (32 bytes, base64 or hex) encrypts the endpoints' signing
+   * secrets at rest; `npm start` generates one into its data folder. Without it the webhook
+   * endpoints answer 503. `EVNI_WEBHOOK_ALLOW_HTTP_LOOPBACK=1` (development and tests only) lets an
+   * endpoint be plain http on a literal loopback address.
+   */
+  webhookSecretKey: process.env.EVNI_WEBHOOK_SECRET_KEY || undefined,
+  webhookAllowHttpLoopback: process.env.EVNI_WEBHOOK_ALLOW_HTTP_LOOPBACK === '1',
+  /** Waits before the 2nd, 3rd, … attempt of a delivery (ms, comma-separated): about a day in all. */
+  webhookRetryDelaysMs: (process.env.EVNI_WEBHOOK_RETRY_DELAYS_MS || '5000,300000,1800000,7200000,18000000,36000000,36000000').split(',').map(Number),
+  /** A receiver's Retry-After (429, 503) is honoured up to this. */
+  webhookRetryAfterCapMs: int('EVNI_WEBHOOK_RETRY_AFTER_CAP_MS', 3_600_000),
+  /** One attempt's timeout (connect, send, answer). */
+  webhookTimeoutMs: int('EVNI_WEBHOOK_TIMEOUT_MS', 10_000),
+  /** An endpoint whose deliveries have all failed for this long is disabled. */
+  webhookDisableAfterMs: int('EVNI_WEBHOOK_DISABLE_AFTER_MS', 5 * 24 * 3600 * 1000),
+  /** … or after this many failed deliveries in a row (0: no count limit, only the time above). */
+  webhookDisableAfterFailures: int('EVNI_WEBHOOK_DISABLE_AFTER_FAILURES', 0),
+  /** The outbox dispatcher wakes on every commit (LISTEN/NOTIFY) and polls this often besides. */
+  webhookDispatchPollMs: int('EVNI_WEBHOOK_DISPATCH_POLL_MS', 1_000),
   logLevel: process.env.LOG_LEVEL ?? 'info',
   temporalBinary: process.env.TEMPORAL_BINARY ?? path.join(ROOT_DIR, '.tools', 'venv', 'bin', 'temporal'),
 };

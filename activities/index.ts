@@ -4,7 +4,10 @@ import type { Client } from '@temporalio/client';
 import type { Orm } from '../db/orm';
 import type { DetectorRegistry } from '../domain/analysis/types';
 import { createBatchActivities } from './batches';
+import { createExplanationActivities, type LlmConnection } from './explanations';
 import { createSessionActivities } from './sessions';
+import { createWebhookActivities } from './webhooks';
+import type { WebhookSettings } from '../domain/webhooks/settings';
 
 export interface ActivityDeps {
   orm: Orm;
@@ -12,8 +15,12 @@ export interface ActivityDeps {
   detectors: DetectorRegistry;
   /** To tell session actors about sessions that batches rewrote. */
   temporal: Client;
+  /** Webhook delivery settings (signing key, SSRF rules, clock); default: from configuration. */
+  webhooks?: WebhookSettings;
+  /** The Messages API's key and base URL for explanations; null: no LLM; default: from configuration. */
+  llm?: LlmConnection | null;
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createSessionActivities(deps), ...createBatchActivities(deps) };
+  return { ...createSessionActivities(deps), ...createBatchActivities(deps), ...createWebhookActivities(deps), ...createExplanationActivities(deps) };
 }

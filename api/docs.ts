@@ -38,6 +38,9 @@ const REDOC_HTML = `<!doctype html>
 <script src="/redoc/assets/redoc.standalone.js"></script>
 </body></html>`;
 
+/** The paths this middleware serves (GET and HEAD only), for the 405 answers of other methods. */
+export const DOC_RESOURCES = ['/openapi.json', '/llms.txt', '/docs', '/redoc', ...Object.keys(ASSETS)].map((path) => ({ path, methods: ['GET', 'HEAD'] }));
+
 export function docsMiddleware(routes: RouteSpec[]): Middleware {
   const openapi = JSON.stringify(buildOpenApiDocument(routes));
   const llms = buildLlmsTxt(routes);

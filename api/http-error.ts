@@ -33,3 +33,20 @@ export function toHttpError(err: DomainError): HttpError {
   const headers = err.retryAfterSeconds === undefined ? undefined : { 'Retry-After': String(err.retryAfterSeconds) };
   return new HttpError(STATUS_OF[err.kind], err.detail, err.errors, headers);
 }
+
+/** Connection-level failures of PostgreSQL (refused, reset, the server shutting down or starting up). */
+const DB_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+const DB_DOWN_MESSAGES = /Connection terminated|Knex: Timeout acquiring a connection|Client has encountered a connection error|connect ECONNREFUSED|the database system is (?:starting up|shutting down|in recovery mode)/;
+
+/**
+ * The database could not be reached (a restart, a failover): a 503 with Retry-After, not a 500 —
+ * nothing of the request was committed, and the same request succeeds once it is back.
+ */
+export function databaseUnavailable(err: unknown): HttpError | undefined {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if ((typeof e.code === 'string' && DB_DOWN_CODES.has(e.code)) || (typeof e.message === 'string' && DB_DOWN_MESSAGES.test(e.message))) {
+      return new HttpError(503, 'The database is unavailable; nothing of this request was stored. Retry shortly.', undefined, { 'Retry-After': '2' });
+    }
+  }
+  return undefined;
+}

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors';
-import { HttpError, toHttpError } from './http-error';
+import { databaseUnavailable, HttpError, toHttpError } from './http-error';
+import { allowHeader, resolveResource, type Resource } from './route';
 
 /** One JSON log line per request, and a request id that is echoed back and put on every log line. */
 export function requestLog(logger: Logger): Middleware {
@@ -42,11 +43,12 @@ export function errorBodies(): Middleware {
         ctx.body = { detail: `No route for ${ctx.method} ${ctx.path}` };
       }
     } catch (caught) {
-      const err = caught instanceof DomainError ? toHttpError(caught) : caught;
+      const err = caught instanceof DomainError ? toHttpError(caught) : (databaseUnavailable(caught) ?? caught);
       if (err instanceof HttpError) {
         ctx.status = err.status;
         ctx.body = err.errors ? { detail: err.detail, errors: err.errors } : { detail: err.detail };
         if (err.headers) ctx.set(err.headers);
+        if (err.status === 503) (ctx.state.log as Logger | undefined)?.warn({ err: caught }, err.detail);
         return;
       }
       const e = err as { status?: number; expose?: boolean; message?: string };
@@ -61,5 +63,31 @@ export function errorBodies(): Middleware {
       ctx.status = 500;
       ctx.body = { detail: `Internal server error (request id ${ctx.state.requestId})` };
     }
+  };
+}
+
+/** The methods some resource of this server answers; any other method on an unknown path is a 501. */
+const IMPLEMENTED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * After the router, for a request no route took: a path that names a resource answers OPTIONS with
+ * 204 and any other method with 405, both with the `Allow` header RFC 9110 requires (TRACE, QUERY,
+ * PROPFIND … included: the resource exists, the method is not allowed on it); an unknown path is a
+ * 404, or a 501 for a method the server implements nowhere.
+ */
+export function methodNotAllowed(resources: Resource[]): Middleware {
+  return async (ctx) => {
+    const resource = resolveResource(resources, ctx.path);
+    if (!resource) {
+      if (!IMPLEMENTED_METHODS.has(ctx.method)) throw new HttpError(501, `The ${ctx.method} method is not implemented by this server`);
+      return;
+    }
+    const allow = allowHeader(resource);
+    if (ctx.method === 'OPTIONS') {
+      ctx.set('Allow', allow);
+      ctx.status = 204;
+      return;
+    }
+    throw new HttpError(405, `${ctx.method} is not allowed on ${resource.path}; allowed: ${allow}`, undefined, { Allow: allow });
   };
 }

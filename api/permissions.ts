@@ -36,9 +36,20 @@ export const PERMISSIONS = {
   'PATCH /v1/sessions/{session_id}': 'member',
   'POST /v1/sessions/batch': 'member',
   'GET /v1/sessions/batch/{batch_id}': 'member',
+  'GET /v1/sessions/{session_id}/explain': 'member',
+  'POST /v1/sessions/{session_id}/explain': 'member',
+  'POST /v1/sessions/{session_id}/ask': 'member',
 
   'GET /v1/models': 'member',
   'GET /v1/models/{model_id}': 'member',
+
+  'GET /v1/webhooks': 'member',
+  'POST /v1/webhooks': 'admin',
+  'GET /v1/webhooks/{webhook_id}': 'member',
+  'PATCH /v1/webhooks/{webhook_id}': 'admin',
+  'DELETE /v1/webhooks/{webhook_id}': 'admin',
+  'POST /v1/webhooks/{webhook_id}/rotate-secret': 'admin',
+  'POST /v1/webhooks/{webhook_id}/test': 'admin',
 } as const satisfies Record<string, Access>;
 
 export type Endpoint = keyof typeof PERMISSIONS;

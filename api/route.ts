@@ -80,6 +80,63 @@ export function defineRoute<P extends Obj = Obj, Q extends Obj = Obj, B extends 
 /** `/v1/x/{id}` → `/v1/x/:id` for the router. */
 export const routerPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 
+/** A path of the API (OpenAPI form) and the methods it answers. */
+export interface Resource {
+  path: string;
+  methods: Set<string>;
+  segments: { literal: string | null }[];
+}
+
+/** The resources of these routes and of extra paths (the documentation), each with its methods. */
+export function resourcesOf(routes: Pick<RouteSpec, 'method' | 'path'>[], extra: { path: string; methods: string[] }[] = []): Resource[] {
+  const byPath = new Map<string, Resource>();
+  const add = (path: string, method: string) => {
+    let r = byPath.get(path);
+    if (!r) {
+      const segments = path.split('/').slice(1).map((s) => ({ literal: /^\{\w+\}$/.test(s) ? null : s.toLowerCase() }));
+      byPath.set(path, (r = { path, methods: new Set(), segments }));
+    }
+    r.methods.add(method.toUpperCase());
+    // A GET answers HEAD too (Koa and the router do).
+    if (method.toUpperCase() === 'GET') r.methods.add('HEAD');
+  };
+  for (const r of routes) add(r.path, r.method);
+  for (const e of extra) for (const m of e.methods) add(e.path, m);
+  return [...byPath.values()];
+}
+
+/**
+ * The resource a request path addresses, or undefined. Where several match, the one with a literal
+ * segment where the others have a parameter, leftmost first, wins (as OpenAPI matches concrete paths
+ * before templated ones): `/v1/sessions/batch` is the batch endpoint, never a session named "batch".
+ */
+export function resolveResource(resources: Resource[], requestPath: string): Resource | undefined {
+  const path = requestPath.length > 1 && requestPath.endsWith('/') ? requestPath.slice(0, -1) : requestPath;
+  const parts = path.split('/').slice(1);
+  let best: Resource | undefined;
+  for (const r of resources) {
+    if (r.segments.length !== parts.length) continue;
+    if (!r.segments.every((s, i) => (s.literal === null ? parts[i] !== '' : s.literal === parts[i].toLowerCase()))) continue;
+    if (!best || moreSpecific(r, best)) best = r;
+  }
+  return best;
+}
+
+function moreSpecific(a: Resource, b: Resource): boolean {
+  for (let i = 0; i < a.segments.length; i++) {
+    const la = a.segments[i].literal !== null;
+    const lb = b.segments[i].literal !== null;
+    if (la !== lb) return la;
+  }
+  return false;
+}
+
+/** The `Allow` header of a resource (RFC 9110): its methods, HEAD with GET, and OPTIONS. */
+export function allowHeader(r: Resource): string {
+  const order = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+  return [...order.filter((m) => r.methods.has(m)), 'OPTIONS'].join(', ');
+}
+
 const AUTH_MESSAGES: Record<AuthFailure, string> = {
   missing: 'Missing Authorization header: send "Authorization: Bearer <API key>"',
   malformed: 'Malformed Authorization header: expected "Bearer evni_…"',
@@ -139,7 +196,9 @@ async function readJsonBody(ctx: ParameterizedContext, limit: number): Promise<{
   try {
     return { raw, json: JSON.parse(raw) };
   } catch (err) {
-    throw new HttpError(400, `Malformed JSON body: ${(err as Error).message}`);
+    // 422, not 400: the references keep 400 for a missing or bad API key.
+    const msg = `Malformed JSON: ${(err as Error).message}`;
+    throw new HttpError(422, `Malformed JSON body: ${(err as Error).message}`, [{ loc: ['body'], msg }]);
   }
 }
 
@@ -213,7 +272,8 @@ export function toKoaHandler(spec: RouteSpec, deps: AppDeps) {
     } else if (spec.body) {
       const read = await readJsonBody(ctx, spec.bodyLimitBytes?.(deps.config) ?? deps.config.bodyLimitBytes);
       rawBody = read.raw;
-      body = validate(spec.body, camelizeKeys(read.json ?? {}), 'body', read.raw.includes('\\u0000'));
+      // An empty body is `{}` (where the schema allows that, the body is optional); a JSON `null` is not.
+      body = validate(spec.body, read.raw.trim() === '' ? {} : camelizeKeys(read.json), 'body', read.raw.includes('\\u0000'));
     }
     const result = await spec
       .handler({

@@ -8,8 +8,9 @@
 //   5. peak RSS of API and worker, and how 3 scales with the batch size.
 // Options: --sizes 1000,10000,25000 (batch sizes for 3 and 5), --no-interactive (skip 4),
 // --interactive-only (only 4, a few minutes), --rates 10,20,… and --step-seconds 10 (the open-loop
-// search of 4c), --write (update BENCHMARKS.md).
+// search of 4c), --write (update BENCHMARKS.md), --webhooks (only the webhook fan-out: bench/webhooks.ts).
 import { execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -22,6 +23,7 @@ import { config, ROOT_DIR } from '../config';
 import type { RawMeterValue } from '../domain/analysis/types';
 import { benchSessions, READINGS_PER_SESSION } from './sessions';
 import { memoryOf, startBenchStack, type BenchStack } from './stack';
+import { webhookBench } from './webhooks';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -597,7 +599,22 @@ function memorySection(runs: Awaited<ReturnType<typeof batchSections>>) {
   out();
 }
 
+/** `--webhooks`: only the webhook fan-out (bench/webhooks.ts), on a stack that allows http to the local receiver. */
+async function webhooksOnly() {
+  out(`# Webhook benchmark`);
+  out();
+  out(`Machine: ${machine()}. Command: \`npm run bench -- --webhooks\` (${new Date().toISOString().slice(0, 10)}).`);
+  out();
+  const stack = await startBenchStack({ EVNI_WEBHOOK_ALLOW_HTTP_LOOPBACK: '1', EVNI_WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64') });
+  try {
+    await webhookBench(stack, out);
+  } finally {
+    await stack.stop();
+  }
+}
+
 async function main() {
+  if (process.argv.includes('--webhooks')) return webhooksOnly();
   const options = INTERACTIVE_ONLY ? '--interactive-only' : `--sizes ${SIZES.join(',')}${INTERACTIVE ? '' : ' --no-interactive'}`;
   out(`# Benchmarks`);
   out();

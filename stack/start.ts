@@ -1,6 +1,7 @@
 // `npm start`: the whole stack on one machine. PostgreSQL (embedded unless DATABASE_URL), Temporal
 // dev server with UI (unless TEMPORAL_ADDRESS), migrations, the worker and the API as child
 // processes, and a demo tenant whose key is printed. Ctrl-C stops every child.
+import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -62,6 +63,18 @@ async function demoKey(databaseUrl: string): Promise<string> {
   }
 }
 
+/**
+ * The key that encrypts webhook secrets at rest (EVNI_WEBHOOK_SECRET_KEY): the environment's when
+ * set, else one generated once into the data folder (mode 0600) and reused, so stored secrets stay
+ * readable across restarts.
+ */
+function webhookSecretKey(): string {
+  if (config.webhookSecretKey) return config.webhookSecretKey;
+  const keyFile = path.join(config.dataDir, 'webhook-secret-key');
+  if (!fs.existsSync(keyFile)) fs.writeFileSync(keyFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
+  return fs.readFileSync(keyFile, 'utf8').trim();
+}
+
 async function main() {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const stoppers: (() => Promise<void>)[] = [];
@@ -113,7 +126,7 @@ async function main() {
     const key = await demoKey(databaseUrl);
     fs.writeFileSync(path.join(config.dataDir, 'stack.json'), JSON.stringify({ databaseUrl, temporalAddress }, null, 2));
 
-    const env = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress };
+    const env = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, EVNI_WEBHOOK_SECRET_KEY: webhookSecretKey() };
     for (const [name, script] of [['worker', 'worker/main.ts'], ['api', 'api/main.ts']] as const) {
       const child = startChild(name, script, env);
       stoppers.push(() => stopChild(child));

@@ -24,16 +24,18 @@ describe('HTTP conventions', () => {
     assert.match(res.body.detail, /No route/);
   });
 
-  it('a wrong method answers 405 with a detail', async () => {
+  it('a wrong method answers 405 with a detail and the Allow header', async () => {
     const res = await call('PUT', '/v1/api-keys', { key });
     assert.equal(res.status, 405);
     assert.ok(res.body.detail);
+    assert.equal(res.headers.get('allow'), 'GET, HEAD, POST, OPTIONS');
   });
 
-  it('malformed JSON is a 400 with a detail', async () => {
+  it('malformed JSON is a 422 with a detail (400 stays for API key problems)', async () => {
     const res = await call('POST', '/v1/api-keys', { key, raw: '{"name": ', headers: { 'content-type': 'application/json' } });
-    assert.equal(res.status, 400);
+    assert.equal(res.status, 422);
     assert.match(res.body.detail, /Malformed JSON/);
+    assert.deepEqual(res.body.errors[0].loc, ['body']);
   });
 
   it('a body over the limit is a 413 with a detail, and nothing is stored', async () => {

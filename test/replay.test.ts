@@ -8,6 +8,8 @@
 // - session-actor-quiet-deadline.json: the actor's patched branch (writes, a moved deadline, refresh,
 //   close), recorded by test/workflows/session-actor.test.ts with mocked activities;
 // - batch-workflow.json: the batch workflow (3 lanes, 10 chunks), recorded by test/workflows/batch.test.ts.
+// - explanation-workflow.json: the explanation workflow (three model calls, three tool calls), recorded by
+//   test/workflows/explanation.test.ts.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -67,7 +67,8 @@ describe('sessions over HTTP', function () {
     assert.equal(detail.body.readingCount, 9);
     assert.deepEqual(detail.body.reconstructedSoc, []);
     assert.equal(detail.body.sorcConfidence, null);
-    assert.equal(detail.body.meterValues[0].timestamp, '2026-02-27T10:00:00.000Z');
+    // One timestamp format everywhere: the reference's whole seconds with Z.
+    assert.equal(detail.body.meterValues[0].timestamp, '2026-02-27T10:00:00Z');
   });
 
   it('accepts the snake_case request of the older reference', async () => {

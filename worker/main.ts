@@ -7,6 +7,8 @@ import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { ServedDetectorRegistry } from '../models/serving/detector-registry';
 import { createWorker } from './worker';
+import { startWebhookDispatcher } from '../domain/webhooks/dispatcher';
+import { deliveryPolicy, webhookSettings } from '../domain/webhooks/settings';
 
 async function main() {
   const log = createLogger('worker');
@@ -21,9 +23,12 @@ async function main() {
   await detectors.served();
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const worker = await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, deps: { orm, detectors, temporal } });
+  // Webhooks: the outbox dispatcher starts a delivery workflow per (event, endpoint).
+  const dispatcher = await startWebhookDispatcher({ orm, temporal, taskQueue: config.taskQueue, policy: deliveryPolicy(webhookSettings(config)), pollMs: config.webhookDispatchPollMs, log });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => worker.shutdown());
   log.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker running');
   await worker.run();
+  await dispatcher.stop();
   await connection.close();
   await orm.close();
   log.info('worker stopped');

@@ -2,4 +2,6 @@
 // its folder: `workflow.ts` (the code) beside `contract.ts` (input, id, updates/queries/signals,
 // search attributes, activities), which clients and activities import.
 export { batchWorkflow } from './batch/workflow';
+export { explanationWorkflow } from './explanation/workflow';
 export { sessionActor } from './session/workflow';
+export { webhookDelivery } from './webhook-delivery/workflow';

@@ -7,4 +7,8 @@ export const STATION_ID = defineSearchAttributeKey('EvniChargingStationId', Sear
 export const IS_ANOMALY = defineSearchAttributeKey('EvniIsAnomaly', SearchAttributeType.BOOL);
 export const ANOMALY_SCORE = defineSearchAttributeKey('EvniAnomalyScore', SearchAttributeType.DOUBLE);
 
-export const ALL_SEARCH_ATTRIBUTES = [TENANT_ID, STATION_ID, IS_ANOMALY, ANOMALY_SCORE];
+/** Webhook deliveries: which endpoint, which event type. */
+export const WEBHOOK_ENDPOINT_ID = defineSearchAttributeKey('EvniWebhookEndpointId', SearchAttributeType.KEYWORD);
+export const WEBHOOK_EVENT_TYPE = defineSearchAttributeKey('EvniWebhookEventType', SearchAttributeType.KEYWORD);
+
+export const ALL_SEARCH_ATTRIBUTES = [TENANT_ID, STATION_ID, IS_ANOMALY, ANOMALY_SCORE, WEBHOOK_ENDPOINT_ID, WEBHOOK_EVENT_TYPE];

@@ -1,11 +1,13 @@
 import type { RouteSpec } from '../route';
 import { apiKeyRoutes } from './api-keys';
 import { batchRoutes } from './batches';
+import { explanationRoutes } from './explanations';
 import { healthRoutes } from './health';
 import { memberRoutes } from './members';
 import { modelRoutes } from './models';
 import { organizationRoutes } from './organization';
 import { sessionRoutes } from './sessions';
+import { webhookRoutes } from './webhooks';
 
 /** Every endpoint of the API. The router and the OpenAPI document are both built from this list. */
-export const routes: RouteSpec[] = [...healthRoutes, ...organizationRoutes, ...memberRoutes, ...apiKeyRoutes, ...sessionRoutes, ...batchRoutes, ...modelRoutes];
+export const routes: RouteSpec[] = [...healthRoutes, ...organizationRoutes, ...memberRoutes, ...apiKeyRoutes, ...sessionRoutes, ...batchRoutes, ...explanationRoutes, ...modelRoutes, ...webhookRoutes];

@@ -2,8 +2,14 @@
 // member's current role; the key's member must be loaded).
 import type { ApiKey } from '../../entities';
 import type { IssuedKey } from '../../domain/api-keys';
-import { iso, isoDateTime } from './common';
+import { iso, isoDateTime, text, timestampOut } from './common';
 import { z } from '../zod';
+
+/** 002 types `expiresAt` as a string; a key created without an expiry has none to give, so it is null (a documented deviation). */
+const KEY_EXPIRY_OUT = 'When the key stops working; null for a key that never expires (the reference types it as a string: a key without an expiry has no timestamp to give)';
+
+/** Some character other than NUL and what String.prototype.trim removes. */
+const NOT_BLANK_PATTERN = '^[^\\u0000]*[^\\u0000\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff][^\\u0000]*$';
 
 export const ApiKeyItem = z
   .object({
@@ -14,10 +20,10 @@ export const ApiKeyItem = z
     memberId: z.string().openapi({ description: 'The member the key belongs to (GET /v1/members)' }),
     role: z.enum(['admin', 'member']).openapi({ description: "The member's current role: the key acts with it" }),
     prefix: z.string().openapi({ description: 'First characters of the key, to tell keys apart' }),
-    createdAt: z.string(),
-    expiresAt: z.string().nullable(),
-    lastUsedAt: z.string().nullable(),
-    revokedAt: z.string().nullable(),
+    createdAt: timestampOut(),
+    expiresAt: timestampOut(KEY_EXPIRY_OUT).nullable(),
+    lastUsedAt: timestampOut().nullable(),
+    revokedAt: timestampOut().nullable(),
   })
   .openapi('ApiKey');
 
@@ -25,10 +31,9 @@ export const ApiKeyList = z.object({ items: z.array(ApiKeyItem) }).openapi('ApiK
 
 export const CreateApiKey = z
   .object({
-    name: z.string().trim().min(1).max(200),
-    description: z.string().max(2000).default(''),
-    memberId: z
-      .string()
+    name: z.string().trim().min(1).max(200).openapi({ pattern: NOT_BLANK_PATTERN, description: 'Not blank' }),
+    description: text(2000).default(''),
+    memberId: text(200)
       .optional()
       .openapi({ description: "The member the key is for (default: the caller's own member); another member's id needs the admin role" }),
     role: z
@@ -39,7 +44,7 @@ export const CreateApiKey = z
       .nullable()
       .optional()
       .refine((v) => !v || new Date(v) > new Date(), 'expiresAt must be in the future')
-      .openapi({ description: 'Optional expiry (ISO 8601); the key is rejected from then on' }),
+      .openapi({ format: 'date-time', description: 'Optional expiry: an RFC 3339 date-time with a UTC offset, in the future (a past or present one is a 422); the key is refused from then on. Null or absent: the key never expires.' }),
   })
   .openapi('ApiKeyCreateRequest');
 
@@ -51,12 +56,12 @@ export const CreatedApiKey = z
     tenantId: z.string(),
     memberId: z.string().openapi({ description: 'The member the key belongs to' }),
     role: z.enum(['admin', 'member']).openapi({ description: "The member's current role: the key acts with it" }),
-    expiresAt: z.string().nullable(),
-    createdAt: z.string(),
+    expiresAt: timestampOut(KEY_EXPIRY_OUT).nullable(),
+    createdAt: timestampOut(),
   })
   .openapi('ApiKeyCreated');
 
-export const KeyIdParams = z.object({ key_id: z.string() });
+export const KeyIdParams = z.object({ key_id: text(200, 1) });
 
 export function presentApiKey(k: ApiKey): z.infer<typeof ApiKeyItem> {
   return {

@@ -2,7 +2,7 @@ import { config } from '../../config';
 import type { BatchStatusView } from '../../domain/batches/status';
 import type { FieldError } from '../../domain/errors';
 import type { SessionCreateInput } from '../../domain/sessions/types';
-import { iso, PaginationQuery, type Pagination } from './common';
+import { iso, PaginationQuery, text, timestampOut, type Pagination } from './common';
 import { meterValuesPass, presentSession, SessionCreate, SessionOut } from './sessions';
 import { z } from '../zod';
 
@@ -43,6 +43,10 @@ export const BatchSubmit = z
   .object({
     sessions: z
       .array(BatchSessionItem)
+      .openapi({
+        description:
+          'The sessions, each as in POST /v1/sessions. A sessionId that appears more than once: the last occurrence wins (the earlier ones are not applied, as if only the last had been sent), and each earlier one is reported in the results with the final session and a message naming the occurrence that superseded it.',
+      })
       .min(1, 'a batch needs at least one session')
       .max(config.maxBatchSessions, `at most ${config.maxBatchSessions} sessions per batch`),
   })
@@ -52,7 +56,7 @@ export const BatchSubmitted = z
   .object({ batchId: z.string(), totalSessions: z.number().int(), status: z.enum(['pending', 'processing', 'completed', 'failed']) })
   .openapi('BatchSubmitResponse');
 
-export const BatchIdParams = z.object({ batch_id: z.string() });
+export const BatchIdParams = z.object({ batch_id: text(200, 1) });
 
 export const BatchStatusQuery = PaginationQuery;
 
@@ -65,13 +69,13 @@ export const BatchStatus = z
     batchId: z.string(),
     status: z.enum(['pending', 'processing', 'completed', 'failed']),
     totalSessions: z.number().int(),
-    processedSessions: z.number().int(),
-    failedSessions: z.number().int(),
+    processedSessions: z.number().int().min(0).openapi({ description: 'Items done, superseded duplicates included (once the occurrence that superseded them is done)' }),
+    failedSessions: z.number().int().min(0),
     results: z.array(BatchResult).openapi({ description: 'Sessions processed so far, in submission order (paginated)' }),
     page: z.number().int(),
     pageSize: z.number().int(),
-    createdAt: z.string(),
-    completedAt: z.string().nullable(),
+    createdAt: timestampOut(),
+    completedAt: timestampOut().nullable(),
   })
   .openapi('BatchStatusResponse');
 

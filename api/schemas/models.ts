@@ -1,19 +1,25 @@
 // Model registry response schemas and the presenter of stored models.
 import type { MlModel } from '../../entities';
-import { iso } from './common';
+import { iso, text, timestampOut } from './common';
 import { z } from '../zod';
+
+/** The reference's model types, and `sorc`: an extension (SoC reconstruction) the references do not list. */
+export const MODEL_TYPES = ['csar_2', 'csar_c_2', 'shade', 'sorc'] as const;
 
 export const ModelOut = z
   .object({
     id: z.string(),
     name: z.string(),
-    type: z.string().openapi({ description: 'csar_2, csar_c_2 or sorc' }),
+    type: z.enum(MODEL_TYPES).openapi({
+      description:
+        'csar_2 (session autoencoder), csar_c_2 (per-bucket category classifier), shade (station-level; none served yet) — the reference\'s vocabulary — and the extension sorc (SoC reconstruction), which the references do not list',
+    }),
     version: z.string(),
     isBase: z.boolean(),
     baseModel: z.string().nullable(),
     metrics: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'Held-out evaluation metrics from the model card' }),
     status: z.enum(['active', 'training', 'archived']),
-    createdAt: z.string(),
+    createdAt: timestampOut(),
   })
   .openapi('Model');
 
@@ -25,13 +31,13 @@ export const ModelDetailOut = ModelOut.extend({
   featureVersion: z.string(),
 }).openapi('ModelDetail');
 
-export const ModelIdParams = z.object({ model_id: z.string().max(100) });
+export const ModelIdParams = z.object({ model_id: text(100, 1) });
 
 export function presentModel(m: MlModel): z.infer<typeof ModelOut> {
   return {
     id: m.id,
     name: m.name,
-    type: m.type,
+    type: m.type as (typeof MODEL_TYPES)[number],
     version: m.version,
     isBase: m.isBase,
     baseModel: m.baseModel,

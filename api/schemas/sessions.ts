@@ -4,10 +4,64 @@ import type { ChargingSession, MeterValue } from '../../entities';
 import type { SessionView } from '../../workflows/session/contract';
 import { config } from '../../config';
 import { ANOMALY_CATEGORIES, type RawMeterValue } from '../../domain/analysis/types';
-import { iso, isoDateTime, PaginationQuery, queryBoolean } from './common';
+import { CONTEXTS, LOCATIONS, MAX_VALUE, MEASURANDS, PHASES, UNITS } from '../../domain/analysis/validate';
+import { RESERVED_SESSION_IDS } from '../../domain/sessions/types';
+import { filterTime, iso, NO_NUL_PATTERN, PaginationQuery, queryBoolean, text, timestampOut } from './common';
 import { z } from '../zod';
 
-const nullableString = (max: number, description: string) => z.string().max(max).nullish().openapi({ description });
+const nullableString = (max: number, description: string) => z.string().max(max).nullish().openapi({ description, pattern: NO_NUL_PATTERN });
+
+// What JavaScript's String.prototype.trim removes (the vocabulary fields are trimmed before lookup).
+const JS_SPACE = '[\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]';
+let lowerOf: Map<string, string[]> | undefined;
+
+/** Every single character whose lower case is `c` (so `k` → k, K and the Kelvin sign). */
+function caseVariants(c: string): string[] {
+  if (!lowerOf) {
+    lowerOf = new Map();
+    for (let code = 0; code <= 0xffff; code++) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const ch = String.fromCharCode(code);
+      const lower = ch.toLowerCase();
+      if (lower.length === 1) lowerOf.set(lower, [...(lowerOf.get(lower) ?? []), ch]);
+    }
+  }
+  return lowerOf.get(c) ?? [c];
+}
+
+const regexChar = (ch: string) => (/[A-Za-z0-9 ]/.test(ch) ? ch : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/**
+ * The pattern of a vocabulary field exactly as `canonical()` (domain/analysis/validate.ts) accepts
+ * it: one of the words in any case, with spaces around, or blank (not set).
+ */
+function vocabularyPattern(words: string[]): string {
+  const word = (w: string) =>
+    [...w.toLowerCase()].map((c) => {
+      const variants = caseVariants(c);
+      return variants.length === 1 ? regexChar(variants[0]) : `[${variants.map(regexChar).join('')}]`;
+    }).join('');
+  return `^${JS_SPACE}*(?:${words.map(word).join('|')})?${JS_SPACE}*$`;
+}
+
+/**
+ * An OCPP vocabulary field: checked by the domain (a 422 names the reading and field), documented
+ * here as the enum of its canonical spellings and the pattern of every spelling the server takes.
+ */
+function vocabularyField(vocab: ReadonlyMap<string, string>, max: number, description: string) {
+  const words = [...new Set(vocab.values())];
+  return z
+    .string()
+    .max(max)
+    .nullish()
+    .openapi({
+      description: `${description}. One of: ${words.join(', ')} — case-insensitive, surrounding spaces ignored; blank or null means not set.`,
+      anyOf: [
+        { type: 'string', enum: words, nullable: true },
+        { type: 'string', pattern: vocabularyPattern(words), nullable: true },
+      ],
+    } as never);
+}
 
 /** Longest text of each optional reading field, shared by the schema and `meterValuesPass`. */
 const READING_TEXT_MAX = { measurand: 64, unit: 16, phase: 8, location: 16, context: 32, format: 16 } as const;
@@ -15,15 +69,21 @@ const TIMESTAMP_MAX = 64;
 
 export const MeterValueIn = z
   .object({
-    timestamp: z.string().max(TIMESTAMP_MAX).openapi({ description: 'ISO 8601 timestamp with a UTC offset (stored in UTC)', example: '2026-02-27T10:00:00Z' }),
-    value: z.number().openapi({ description: 'Measured value in the given unit (0 to 10,000,000,000)' }),
-    measurand: nullableString(READING_TEXT_MAX.measurand, 'OCPP measurand (default Energy.Active.Import.Register)'),
-    unit: nullableString(READING_TEXT_MAX.unit, 'OCPP unit of measure, case-insensitive (default Wh)'),
-    phase: nullableString(READING_TEXT_MAX.phase, 'OCPP phase (L1, L2, L3, N, L1-N, …); none means total'),
-    location: nullableString(READING_TEXT_MAX.location, 'OCPP location (Outlet default, Inlet, Cable, EV, Body, Upstream)'),
-    context: nullableString(READING_TEXT_MAX.context, 'OCPP reading context (Sample.Periodic default, Transaction.Begin, …)'),
-    format: nullableString(READING_TEXT_MAX.format, 'OCPP value format (Raw, SignedData)'),
-    multiplier: z.number().int().nullish().openapi({ description: 'OCPP 2.0.1 unitOfMeasure.multiplier (power of ten)' }),
+    timestamp: z.string().max(TIMESTAMP_MAX).openapi({
+      format: 'date-time',
+      description:
+        'RFC 3339 date-time with a UTC offset (Z or ±HH:MM, at most ±15:59), stored in UTC; not before 2000-01-01 and at most 24 hours ahead of the server\'s clock (otherwise a 422 naming the reading). ' +
+        'Also accepted: a space instead of T, no seconds, an offset as ±HHMM or ±HH.',
+      example: '2026-02-27T10:00:00Z',
+    }),
+    value: z.number().openapi({ description: 'Measured value in the given unit', minimum: 0, maximum: MAX_VALUE }),
+    measurand: vocabularyField(MEASURANDS, READING_TEXT_MAX.measurand, 'OCPP 1.6/2.0.1 measurand (default Energy.Active.Import.Register)'),
+    unit: vocabularyField(UNITS, READING_TEXT_MAX.unit, 'OCPP unit of measure (default Wh for energy, W for power)'),
+    phase: vocabularyField(PHASES, READING_TEXT_MAX.phase, 'OCPP phase; none means total'),
+    location: vocabularyField(LOCATIONS, READING_TEXT_MAX.location, 'OCPP location (default Outlet)'),
+    context: vocabularyField(CONTEXTS, READING_TEXT_MAX.context, 'OCPP reading context (default Sample.Periodic)'),
+    format: nullableString(READING_TEXT_MAX.format, 'OCPP value format (Raw, SignedData); not checked'),
+    multiplier: z.number().int().nullish().openapi({ description: 'OCPP 2.0.1 unitOfMeasure.multiplier (power of ten)', minimum: -9, maximum: 9 }),
     reconstructed: z.boolean().optional().openapi({ description: 'True if the value was reconstructed (never set by clients in practice)' }),
   })
   .openapi('MeterValue');
@@ -53,20 +113,38 @@ export function meterValuesPass(values: unknown): values is RawMeterValue[] {
 }
 
 const SessionFields = {
-  metadata: z.record(z.string(), z.unknown()).nullish().openapi({ description: 'Free-form client metadata (e.g. maxPowerKw, the station rating)' }),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .nullish()
+    .openapi({ description: 'Free-form client metadata (e.g. maxPowerKw, the station rating). No NUL character in keys or strings.' }),
   stopReason: nullableString(100, 'OCPP stop reason (e.g. Local, Remote, EVDisconnected)'),
 };
 
+/**
+ * A string (as the reference types it) or a non-negative integer (as OCPP sends it); an integer is
+ * stored and answered as its decimal string.
+ */
 const connectorIdSchema = z
   .union([z.string().max(100), z.number().int().nonnegative()])
   .nullish()
   .transform((v) => (v === undefined || v === null ? v : String(v)))
-  .openapi({ type: 'string', description: 'Connector identifier within the station' });
+  .openapi({
+    description: 'Connector identifier within the station: a string, or a non-negative integer (OCPP) that is stored and answered as its decimal string',
+    anyOf: [
+      { type: 'string', maxLength: 100, pattern: NO_NUL_PATTERN, nullable: true },
+      { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, nullable: true },
+    ],
+  } as never);
+
+/** A session id other than the reserved path words (`/v1/sessions/batch` is the batch resource). */
+const sessionIdField = text(200, 1)
+  .refine((v) => !RESERVED_SESSION_IDS.includes(v), { message: `"${RESERVED_SESSION_IDS.join('", "')}" is reserved (/v1/sessions/batch is the batch endpoint); choose another session id` })
+  .openapi({ description: `Client's unique session id (upsert key). Not "${RESERVED_SESSION_IDS.join('", "')}" (a 422): that path is the batch endpoint.`, not: { enum: RESERVED_SESSION_IDS } } as never);
 
 export const SessionCreate = z
   .object({
-    sessionId: z.string().min(1).max(200).openapi({ description: "Client's unique session id (upsert key)" }),
-    chargingStationId: z.string().min(1).max(200),
+    sessionId: sessionIdField,
+    chargingStationId: text(200, 1),
     connectorId: connectorIdSchema,
     evseId: nullableString(200, 'EVSE identifier (EU standard)'),
     meterValues: meterValues.default([]),
@@ -91,16 +169,16 @@ export const SessionAppend = z
   })
   .openapi('SessionAppendRequest');
 
-export const SessionIdParams = z.object({ session_id: z.string().min(1).max(200) });
+export const SessionIdParams = z.object({ session_id: text(200, 1) });
 
 export const SessionListQuery = PaginationQuery.extend({
-  chargingStationId: z.string().max(200).optional(),
-  evseId: z.string().max(200).optional(),
+  chargingStationId: text(200).optional(),
+  evseId: text(200).optional(),
   isAnomaly: queryBoolean.optional(),
-  minScore: z.coerce.number().min(0).max(1).optional(),
-  minConfidence: z.coerce.number().min(0).max(1).optional(),
-  dateFrom: isoDateTime.optional().openapi({ description: 'Sessions whose first reading (or creation, if none) is at or after this time' }),
-  dateTo: isoDateTime.optional().openapi({ description: 'Sessions whose first reading (or creation, if none) is before this time' }),
+  minScore: z.coerce.number().min(0).max(1).optional().openapi({ type: 'number', minimum: 0, maximum: 1 }),
+  minConfidence: z.coerce.number().min(0).max(1).optional().openapi({ type: 'number', minimum: 0, maximum: 1 }),
+  dateFrom: filterTime('Sessions whose first reading (or creation, if none) is at or after this time').optional(),
+  dateTo: filterTime('Sessions whose first reading (or creation, if none) is before this time').optional(),
 });
 
 const AnomalyOut = z
@@ -109,7 +187,7 @@ const AnomalyOut = z
     score: z.number(),
     confidence: z.number(),
     bucketRange: z.object({ startUnit: z.number().int(), endUnit: z.number().int() }).nullable(),
-    timeRange: z.object({ startTimestamp: z.string().nullable(), endTimestamp: z.string().nullable() }).nullable(),
+    timeRange: z.object({ startTimestamp: timestampOut().nullable(), endTimestamp: timestampOut().nullable() }).nullable(),
   })
   .openapi('AnomalyDetail');
 
@@ -126,18 +204,18 @@ export const SessionOut = z
     isIncident: z.boolean().nullable(),
     isRecurring: z.boolean().nullable(),
     anomalies: z.array(AnomalyOut),
-    analyzedAt: z.string().nullable(),
+    analyzedAt: timestampOut().nullable(),
     socReconstructed: z.boolean().openapi({ description: 'Whether SORC reconstructed the SoC of this session (see reconstructedSoc on GET /v1/sessions/{session_id})' }),
     message: z.string().nullable(),
     stopReason: z.string().nullable(),
     metadata: z.record(z.string(), z.unknown()).nullable(),
-    createdAt: z.string(),
+    createdAt: timestampOut(),
   })
   .openapi('SessionAnalysisResponse');
 
 const MeterValueOut = z
   .object({
-    timestamp: z.string(),
+    timestamp: timestampOut(),
     value: z.number(),
     measurand: z.string().nullable(),
     unit: z.string().nullable(),
@@ -153,7 +231,7 @@ export const SessionDetailOut = SessionOut.extend({
   reconstructedSoc: z
     .array(
       z.object({
-        timestamp: z.string(),
+        timestamp: timestampOut(),
         value: z.number().openapi({ description: 'SoC in percent (0–100)' }),
         low: z.number().optional().openapi({ description: 'Extension: lower end of the calibrated 80 % band (0–100); absent for overlays stored before bands' }),
         high: z.number().optional().openapi({ description: 'Extension: upper end of the calibrated 80 % band (0–100)' }),
@@ -179,10 +257,10 @@ export const SessionListItem = z
     isAnomaly: z.boolean().nullable(),
     anomalyScore: z.number().nullable(),
     anomalyConfidence: z.number().nullable(),
-    anomalyCount: z.number().int(),
+    anomalyCount: z.number().int().min(0).openapi({ description: 'Number of anomaly categories detected in the latest analysis (not of anomaly ranges)' }),
     status: z.enum(['pending', 'active', 'failed']),
-    createdAt: z.string(),
-    lastAnalyzedAt: z.string().nullable(),
+    createdAt: timestampOut(),
+    lastAnalyzedAt: timestampOut().nullable(),
   })
   .openapi('SessionListItem');
 

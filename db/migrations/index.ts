@@ -16,6 +16,8 @@ import { Migration20261125060000 } from './Migration20261125060000_batch_items_s
 import { Migration20261206190000 } from './Migration20261206190000_batch_items_present_fields';
 import { Migration20261206210000 } from './Migration20261206210000_organizations_members';
 import { Migration20261206211000 } from './Migration20261206211000_rate_limits';
+import { Migration20261207190000 } from './Migration20261207190000_explanations';
+import { Migration20261207200000 } from './Migration20261207200000_webhooks';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
@@ -34,4 +36,6 @@ export const migrationsList = [
   { name: 'Migration20261206190000_batch_items_present_fields', class: Migration20261206190000 },
   { name: 'Migration20261206210000_organizations_members', class: Migration20261206210000 },
   { name: 'Migration20261206211000_rate_limits', class: Migration20261206211000 },
+  { name: 'Migration20261207190000_explanations', class: Migration20261207190000 },
+  { name: 'Migration20261207200000_webhooks', class: Migration20261207200000 },
 ];

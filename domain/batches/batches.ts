@@ -8,6 +8,7 @@ import { sql } from '../../db/sql';
 import type { ChunkResult } from '../../workflows/batch/contract';
 import type { BatchDetector } from '../analysis/types';
 import { analyseAndStore } from '../sessions/analysis';
+import { batchCompletedEvent } from '../webhooks/events';
 import { applySessionChanges, ensureStations } from '../sessions/apply';
 import { PRESENT_FIELD_BITS, type SessionFields } from '../sessions/types';
 import { stagedMeterValues } from './session-text';
@@ -99,6 +100,7 @@ export async function processChunk(
 
 export async function finishBatch(em: EntityManager, tenantId: string, batchId: string, status: 'completed' | 'failed'): Promise<void> {
   await em.transactional(async (tem) => {
+    const [before] = await sql(tem, 'select completed_at from batches where id = ? and tenant_id = ? for update', [batchId, tenantId]);
     let unprocessed = 0;
     if (status === 'failed') {
       // Items no chunk got to will never be processed: they fail with the batch and their staged
@@ -112,5 +114,7 @@ export async function finishBatch(em: EntityManager, tenantId: string, batchId: 
       batchId,
       tenantId,
     ]);
+    // Webhooks: `batch.completed` commits with the batch's end (once, however often this runs).
+    await batchCompletedEvent(tem, tenantId, batchId, !!before && before.completed_at == null);
   });
 }

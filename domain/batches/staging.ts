@@ -39,8 +39,38 @@ export async function createBatch(tem: EntityManager, tenantId: string, idempote
   return batch.id as string;
 }
 
-export async function completeStaging(tem: EntityManager, tenantId: string, batchId: string, totals: { sessions: number; readings: number; requestHash: string }): Promise<void> {
-  await sql(tem, 'update batches set total_sessions = ?, total_readings = ?, request_hash = ? where id = ? and tenant_id = ?', [totals.sessions, totals.readings, totals.requestHash, batchId, tenantId]);
+/** Sets the batch's totals once its body is read; superseded duplicates count as processed from the start. */
+export async function completeStaging(
+  tem: EntityManager,
+  tenantId: string,
+  batchId: string,
+  totals: { sessions: number; readings: number; requestHash: string; superseded?: number },
+): Promise<void> {
+  await sql(tem, 'update batches set total_sessions = ?, total_readings = ?, request_hash = ?, processed_sessions = ? where id = ? and tenant_id = ?', [
+    totals.sessions,
+    totals.readings,
+    totals.requestHash,
+    totals.superseded ?? 0,
+    batchId,
+    tenantId,
+  ]);
+}
+
+/**
+ * A session id that occurs more than once in one batch: the last occurrence wins. The earlier ones
+ * are never applied (no chunk picks them up: their state is `superseded`, and their staged readings
+ * go); the batch's results show them with the session and a message naming the winner.
+ */
+export async function markSuperseded(tem: EntityManager, tenantId: string, batchId: string, superseded: { idx: number; by: number }[]): Promise<void> {
+  if (superseded.length === 0) return;
+  await sql(
+    tem,
+    `update batch_items b set state = 'superseded', session_json = null, processed_at = now(),
+            message = 'Superseded by sessions[' || r.by || '] (the same sessionId later in this batch: the last occurrence wins); not applied.'
+       from jsonb_to_recordset(?::jsonb) as r(idx int, by int)
+      where b.batch_id = ? and b.tenant_id = ? and b.idx = r.idx`,
+    [JSON.stringify(superseded), batchId, tenantId],
+  );
 }
 
 const ITEM_COLUMNS =
@@ -142,7 +172,10 @@ export async function stageBatch(
     const stager = new BatchStager(tem, input.tenantId, batchId);
     for (const [i, s] of input.sessions.entries()) if (stager.add(i, s, Buffer.from(JSON.stringify(s)))) await stager.flush();
     await stager.finish();
-    await completeStaging(tem, input.tenantId, batchId, { sessions: stager.sessions, readings: stager.totalReadings, requestHash: input.requestHash });
+    const last = new Map(input.sessions.map((s, i) => [s.sessionId, i]));
+    const superseded = input.sessions.flatMap((s, i) => (last.get(s.sessionId) !== i ? [{ idx: i, by: last.get(s.sessionId)! }] : []));
+    await markSuperseded(tem, input.tenantId, batchId, superseded);
+    await completeStaging(tem, input.tenantId, batchId, { sessions: stager.sessions, readings: stager.totalReadings, requestHash: input.requestHash, superseded: superseded.length });
     return { kind: 'created' as const, batchId, totalSessions: stager.sessions, status: 'pending' };
   });
 }

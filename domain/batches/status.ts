@@ -1,6 +1,6 @@
 // A batch's progress and the sessions it has processed so far, for GET /v1/sessions/batch/{batch_id}.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Batch, BatchItem, type BatchStatus } from '../../entities';
+import { Batch, BatchItem, ChargingSession, type BatchStatus } from '../../entities';
 import type { SessionView } from '../../workflows/session/contract';
 import { notFound } from '../errors';
 import { isUuid } from '../ids';
@@ -33,9 +33,17 @@ export async function batchStatus(em: EntityManager, tenantId: string, batchId: 
     { batch, state: { $ne: 'pending' } },
     { orderBy: { idx: 'asc' }, limit: page.pageSize, offset: (page.page - 1) * page.pageSize },
   );
-  const views = await sessionViews(em, tenantId, items.flatMap((i) => (i.sessionDbId ? [i.sessionDbId] : [])));
+  // A superseded duplicate (state `superseded`, never applied) shows the session as its last occurrence left it.
+  const supersededIds = [...new Set(items.filter((i) => !i.sessionDbId && (i.state as string) === 'superseded').map((i) => i.sessionId))];
+  const dbIdOf = new Map<string, string>();
+  if (supersededIds.length > 0) {
+    for (const s of await em.find(ChargingSession, { tenant: tenantId, sessionId: { $in: supersededIds } }, { fields: ['id', 'sessionId'] })) dbIdOf.set(s.sessionId, s.id);
+  }
+  const dbId = (i: BatchItem) => i.sessionDbId ?? dbIdOf.get(i.sessionId) ?? null;
+  const views = await sessionViews(em, tenantId, items.flatMap((i) => dbId(i) ?? []));
   const results = items.flatMap((i) => {
-    const session = i.sessionDbId ? views.get(i.sessionDbId) : undefined;
+    const id = dbId(i);
+    const session = id ? views.get(id) : undefined;
     return session ? [{ session, message: i.message }] : [];
   });
   return {

@@ -10,7 +10,7 @@ import { busy, conflict, DomainError, invalidAt, unavailable, type FieldError } 
 import type { SessionCreateInput } from '../sessions/types';
 import { BatchBodySplitter, JsonShapeError } from './json-stream';
 import { parseSessionText } from './session-text';
-import { BatchStager, completeStaging, createBatch, discardBatch, lockIdempotencyKey, type SubmitResult } from './staging';
+import { BatchStager, completeStaging, createBatch, discardBatch, lockIdempotencyKey, markSuperseded, type SubmitResult } from './staging';
 
 /** Largest single session in a batch body (20,000 readings take about 2 MiB). */
 const MAX_SESSION_BYTES = 64 * 1024 * 1024;
@@ -148,11 +148,14 @@ async function* bodyChunks(stream: Readable, limit: number, hash: Hash, wait: { 
 
 /**
  * Checks one session of the body as it arrives: the request schema (the caller's reader), then what
- * the schema cannot say (unique session ids, valid readings, the batch's session and reading
- * budget). A 422 names the first invalid session's index and field.
+ * the schema cannot say (valid readings, the batch's session and reading budget). A 422 names the
+ * first invalid session's index and field. A session id seen before in the body supersedes the
+ * earlier occurrence: the last one wins (`superseded` lists the earlier ones).
  */
 class SessionChecker {
   private readonly seen = new Map<string, number>();
+  /** [index, session id] of every occurrence a later one of the same session id superseded. */
+  readonly superseded: [number, string][] = [];
   private readonly now = new Date();
   readings = 0;
   parseMs = 0;
@@ -169,7 +172,8 @@ class SessionChecker {
     try {
       value = parseSessionText(text);
     } catch (err) {
-      throw new DomainError('unreadable', `Malformed JSON body in sessions[${i}]: ${(err as Error).message}`);
+      // 422 like any malformed JSON body (the references keep 400 for API key problems).
+      throw reject(['body', 'sessions', i], `Malformed JSON body in sessions[${i}]: ${(err as Error).message}`);
     }
     const t1 = performance.now();
     this.parseMs += t1 - t0;
@@ -180,8 +184,8 @@ class SessionChecker {
     const read = this.reader.read(value);
     if ('errors' in read) throw invalidAt(inSession(i, read.errors));
     const s = read.session;
-    const first = this.seen.get(s.sessionId);
-    if (first !== undefined) throw reject(['body', 'sessions', i, 'sessionId'], `duplicate of sessions[${first}].sessionId "${s.sessionId}"`);
+    const earlier = this.seen.get(s.sessionId);
+    if (earlier !== undefined) this.superseded.push([earlier, s.sessionId]);
     this.seen.set(s.sessionId, i);
     this.readings += s.meterValues.length;
     if (this.readings > this.limits.maxBatchReadings) {
@@ -191,6 +195,11 @@ class SessionChecker {
     if (issues.length > 0) throw invalidAt(inSession(i, issues.map((issue) => ({ loc: ['meterValues', issue.index, issue.field], msg: issue.message }))));
     this.validateMs += performance.now() - t1;
     return s;
+  }
+
+  /** The superseded occurrences, each with the index of the last occurrence of its session id (which wins). */
+  supersededBy(): { idx: number; by: number }[] {
+    return this.superseded.map(([idx, sessionId]) => ({ idx, by: this.seen.get(sessionId)! }));
   }
 }
 
@@ -238,7 +247,7 @@ async function stageStream(tem: EntityManager, input: SubmitBatchInput): Promise
       splitter.feed(chunk);
     } catch (err) {
       if (!(err instanceof JsonShapeError)) throw err;
-      if (!err.shape) throw new DomainError('unreadable', err.message);
+      if (!err.shape) throw reject(['body'], `Malformed JSON body: ${err.message}`);
       throw reject(err.at === 'sessions' ? ['body', 'sessions', splitter.count] : ['body'], err.message);
     }
     splitMs += performance.now() - t;
@@ -260,7 +269,7 @@ async function stageStream(tem: EntityManager, input: SubmitBatchInput): Promise
     try {
       splitter.end();
     } catch (err) {
-      throw new DomainError('unreadable', (err as Error).message);
+      throw reject(['body'], `Malformed JSON body: ${(err as Error).message}`);
     }
     if (notArray !== undefined) throw reject(['body', 'sessions'], `Invalid input: expected array, received ${notArray === null ? 'null' : typeof notArray}`);
     if (!sawSessions) throw reject(['body', 'sessions'], 'Invalid input: expected array, received undefined');
@@ -270,7 +279,9 @@ async function stageStream(tem: EntityManager, input: SubmitBatchInput): Promise
     await stager.abort();
     throw err;
   }
-  await completeStaging(tem, input.tenantId, batchId, { sessions: stager.sessions, readings: stager.totalReadings, requestHash: hash.digest('hex') });
+  const superseded = checker.supersededBy();
+  await markSuperseded(tem, input.tenantId, batchId, superseded);
+  await completeStaging(tem, input.tenantId, batchId, { sessions: stager.sessions, readings: stager.totalReadings, requestHash: hash.digest('hex'), superseded: superseded.length });
   const r = Math.round;
   return {
     result: { kind: 'created', batchId, totalSessions: stager.sessions, status: 'pending' },

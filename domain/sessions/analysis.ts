@@ -5,6 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { analyseMany } from '../analysis/analyse';
 import type { AnalysisResult, BatchDetector, StoredMeterValue } from '../analysis/types';
 import { pgArray, sql } from '../../db/sql';
+import { watchSessionAnomalies } from '../webhooks/events';
 
 export type Verdict = AnalysisResult | { status: 'failed'; message: string };
 
@@ -79,6 +80,8 @@ export async function storeVerdicts(
   verdicts: { sessionDbId: string; verdict: Verdict; fresh?: boolean }[],
 ): Promise<void> {
   if (verdicts.length === 0) return;
+  // Webhooks: what the sessions showed before this verdict decides whether an event is due.
+  const emitAnomalyEvents = await watchSessionAnomalies(em, tenantId, verdicts);
   // A fresh session (never analysed: just inserted, or created without readings) has no anomalies
   // to replace: a chunk of new sessions skips the delete. Callers set `fresh` only for such sessions.
   const replaced = verdicts.filter((v) => !v.fresh).map((v) => v.sessionDbId);
@@ -115,7 +118,8 @@ export async function storeVerdicts(
           is_anomaly: v.isAnomaly,
           anomaly_score: v.anomalyScore,
           anomaly_confidence: v.anomalyConfidence,
-          anomaly_count: v.anomalies.length,
+          // The references count categories, not ranges: two ENERGY_PIT ranges are one category.
+          anomaly_count: new Set(v.anomalies.map((a) => a.category)).size,
           categories: [...new Set(v.anomalies.map((a) => a.category))],
           quality: v.quality,
           analysis_window: v.window,
@@ -147,6 +151,8 @@ export async function storeVerdicts(
       where s.id = r.id and s.tenant_id = ?`,
     [String(RECURRENCE_WINDOW_DAYS), JSON.stringify(rows), tenantId],
   );
+  // In this transaction: the outbox event commits with the verdict, or neither does.
+  await emitAnomalyEvents?.();
 }
 
 export interface SessionToStore {

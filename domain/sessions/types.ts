@@ -39,3 +39,9 @@ export function presentFieldsMask(s: { [K in OptionalSessionField]?: unknown }):
   for (const field of OPTIONAL_FIELDS) if (field in s && s[field] !== undefined) mask |= PRESENT_FIELD_BITS[field];
   return mask;
 }
+
+/**
+ * Session ids a client cannot choose: `/v1/sessions/batch` is the batch endpoint, so a session of
+ * that name could not be addressed as `/v1/sessions/{session_id}`. A create naming one is a 422.
+ */
+export const RESERVED_SESSION_IDS: readonly string[] = ['batch'];

@@ -3,10 +3,12 @@
 // re-reads it, and the GET endpoints present it.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgArray, sql, type Row } from '../../db/sql';
+import { isoUtc } from '../analysis/window';
 import { notFound } from '../errors';
 import { METADATA_IN_VIEW_MAX, type AnomalyView, type SessionView } from '../../workflows/session/contract';
 
-const iso = (d: Date | string | null): string | null => (d == null ? null : new Date(d).toISOString());
+/** Response timestamps: UTC with Z, milliseconds only when there are some (as the reference prints them). */
+const iso = (d: Date | string | null): string | null => (d == null ? null : isoUtc(new Date(d).getTime()));
 
 function viewOf(r: Row, withMetadata: boolean): SessionView {
   const anomalies = (r.anomalies as { category: string; score: number; confidence: number; s: number; e: number; st: string; et: string }[]).map(

@@ -19,6 +19,9 @@ import { ServedDetectorRegistry } from '../../models/serving/detector-registry';
 import { scratchDatabase, startEmbeddedPostgres, type RunningPostgres } from '../../stack/postgres';
 import { DEV_SERVER_DYNAMIC_CONFIG } from '../../stack/temporal-server';
 import { freePort } from './ports';
+import { randomBytes } from 'node:crypto';
+import { startWebhookDispatcher } from '../../domain/webhooks/dispatcher';
+import { deliveryPolicy, webhookSettings, type WebhookSettings } from '../../domain/webhooks/settings';
 
 export interface TestStack {
   apiUrl: string;
@@ -31,6 +34,8 @@ export interface TestStack {
   detectors: ServedDetectorRegistry;
   /** Lines the API logged, parsed (for log-format tests). */
   logLines: Record<string, unknown>[];
+  /** The webhook settings of the stack's worker and API (short retries, http to loopback allowed). */
+  webhooks: WebhookSettings;
 }
 
 let current: TestStack | undefined;
@@ -78,12 +83,24 @@ export async function startTestStack(): Promise<TestStack> {
   stoppers.push(() => env.teardown());
 
   const taskQueue = `evni-test-${process.pid}`;
+  // Webhooks: a key of the run's own, plain http to 127.0.0.1 (the tests' receivers), short retries,
+  // and an endpoint disabled after 3 failed deliveries in a row.
+  const webhookConfig = {
+    ...config,
+    webhookSecretKey: randomBytes(32).toString('base64'),
+    webhookAllowHttpLoopback: true,
+    webhookRetryDelaysMs: [200, 200, 200, 200],
+    webhookRetryAfterCapMs: 5_000,
+    webhookTimeoutMs: 2_000,
+    webhookDisableAfterFailures: 3,
+  };
+  const webhooks = webhookSettings(webhookConfig);
   const detectors = new ServedDetectorRegistry({ threads: config.onnxThreads });
   const worker = await createWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
-    deps: { orm, detectors, temporal: env.client },
+    deps: { orm, detectors, temporal: env.client, webhooks },
   });
   const running = worker.run();
   stoppers.push(async () => {
@@ -98,11 +115,13 @@ export async function startTestStack(): Promise<TestStack> {
   );
   // The service-wide rate-limit defaults are off here (tests send bursts with one key); per-organization
   // limits still apply, and test/rate-limits.test.ts covers both.
-  const testConfig = { ...config, taskQueue, temporalNamespace: env.namespace ?? 'default', rateLimitPerMinute: 0, batchSubmitLimitPerMinute: 0 };
+  const dispatcher = await startWebhookDispatcher({ orm, temporal: env.client, taskQueue, policy: deliveryPolicy(webhooks), pollMs: 200 });
+  stoppers.push(() => dispatcher.stop());
+  const testConfig = { ...webhookConfig, taskQueue, temporalNamespace: env.namespace ?? 'default', rateLimitPerMinute: 0, batchSubmitLimitPerMinute: 0 };
   const { server, url } = await listen({ orm, temporal: env.client, config: testConfig, logger }, 0, '127.0.0.1');
   stoppers.push(() => closeServer(server));
 
-  current = { apiUrl: url, databaseUrl, orm, env, taskQueue, worker, detectors, logLines };
+  current = { apiUrl: url, databaseUrl, orm, env, taskQueue, worker, detectors, logLines, webhooks };
   return current;
 }
 

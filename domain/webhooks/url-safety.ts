@@ -1,0 +1,84 @@
+// Where a webhook may point (SSRF protection). At creation: https only (plain http only to a
+// literal loopback address, behind the development setting), and a host that is a literal
+// private, loopback, link-local, multicast, metadata or otherwise special address is refused. At
+// delivery: names are resolved and every address they resolve to must be public unicast (IPv4 and
+// IPv6, IPv4-mapped IPv6 judged as the IPv4 address it maps); the request then goes to that vetted
+// address (no second lookup a rebinding DNS could answer differently).
+import dns from 'node:dns';
+import ipaddr from 'ipaddr.js';
+import { invalidAt } from '../errors';
+
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
+/** Resolves a host name to its addresses (injectable: tests map names to chosen addresses). */
+export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+export const systemResolver: Resolver = (hostname) => dns.promises.lookup(hostname, { all: true, verbatim: true });
+
+/** Names that are loopback or cloud metadata by definition, whatever a resolver says. */
+const FORBIDDEN_NAMES = /^(localhost|.*\.localhost|metadata|metadata\.google\.internal|instance-data|.*\.internal)$/i;
+
+/** The host of a URL without IPv6 brackets and a trailing dot. */
+export const bareHost = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+
+/** The special range an address is in (`loopback`, `private`, `linkLocal`, …), or null for public unicast. */
+export function addressRange(address: string): string | null {
+  if (!ipaddr.isValid(address)) return 'invalid';
+  let ip = ipaddr.parse(address);
+  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
+  const range = ip.range();
+  return range === 'unicast' ? null : range;
+}
+
+const isLiteral = (host: string) => ipaddr.isValid(host);
+
+/** Checks a URL given for an endpoint (422 naming the field); returns it normalised. */
+export function checkWebhookUrl(raw: string, opts: { allowHttpLoopback: boolean }, loc: (string | number)[] = ['body', 'url']): string {
+  const refuse = (msg: string) => invalidAt([{ loc, msg }]);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw refuse('not a valid absolute URL');
+  }
+  if (url.username || url.password) throw refuse('credentials in the URL are not accepted');
+  const host = bareHost(url);
+  const range = isLiteral(host) ? addressRange(host) : null;
+  const devLoopback = opts.allowHttpLoopback && range === 'loopback';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && devLoopback)) throw refuse('the URL must use https');
+  if (range && !devLoopback) throw refuse(`the host ${host} is a ${range} address: webhooks go to public addresses only`);
+  if (!isLiteral(host) && (FORBIDDEN_NAMES.test(host) || !host.includes('.'))) throw refuse(`the host ${host} is not a public name`);
+  if (url.hash) url.hash = '';
+  return url.toString();
+}
+
+/**
+ * The address a delivery connects to, or why it may not: a literal host is checked as at
+ * creation; a name is resolved and refused if any of its addresses is not public unicast.
+ */
+export async function resolveTarget(url: URL, opts: { allowHttpLoopback: boolean; resolve: Resolver }): Promise<{ ok: true; address: ResolvedAddress } | { ok: false; reason: string }> {
+  const host = bareHost(url);
+  if (isLiteral(host)) {
+    const range = addressRange(host);
+    const devLoopback = opts.allowHttpLoopback && range === 'loopback';
+    if (range && !devLoopback) return { ok: false, reason: `refused: ${host} is a ${range} address` };
+    if (url.protocol !== 'https:' && !devLoopback) return { ok: false, reason: 'refused: plain http' };
+    return { ok: true, address: { address: host, family: host.includes(':') ? 6 : 4 } };
+  }
+  if (url.protocol !== 'https:') return { ok: false, reason: 'refused: plain http' };
+  if (FORBIDDEN_NAMES.test(host)) return { ok: false, reason: `refused: ${host} is not a public name` };
+  let addresses: ResolvedAddress[];
+  try {
+    addresses = await opts.resolve(host);
+  } catch (err) {
+    return { ok: false, reason: `could not resolve ${host}: ${(err as Error).message}` };
+  }
+  if (addresses.length === 0) return { ok: false, reason: `could not resolve ${host}: no address` };
+  for (const a of addresses) {
+    const range = addressRange(a.address);
+    if (range) return { ok: false, reason: `refused: ${host} resolves to ${a.address}, a ${range} address` };
+  }
+  return { ok: true, address: addresses[0] };
+}
