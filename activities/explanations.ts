@@ -57,6 +57,7 @@ export function createExplanationActivities(deps: Pick<ActivityDeps, 'orm' | 'll
     async callModel({ request, turns, finalRound }) {
       if (!connection) throw ApplicationFailure.nonRetryable('This worker has no ANTHROPIC_API_KEY: set it for the worker as for the API', FAILURE.notConfigured);
       const em = tenantEm(deps.orm, request.tenantId);
+      // Before every model call: the organization's own budget as stored now, else the service default the API sent.
       const over = await budgetExceeded(em, request.tenantId, request.llm?.dailyTokenBudget ?? 0);
       if (over) throw ApplicationFailure.nonRetryable(over.detail, FAILURE.budget);
       client ??= anthropicClient(connection);

@@ -1,5 +1,6 @@
 // The tenant's organization: the reference's details (name, phone, address, tax id) and the
-// settings other features read (time zone, energy price and currency, per-key rate limits).
+// settings other features read (time zone, energy price and currency, per-key rate limits, the
+// daily LLM token budget).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Organization, Tenant } from '../entities';
 import { invalidAt, notFound } from './errors';
@@ -36,8 +37,8 @@ export interface RateLimitsInput {
 /**
  * PUT /v1/organization's body. The reference's optional fields (phone, address, tax id) follow PUT
  * semantics: absent means null. The settings (timeZone, energyPrice, currency, rateLimits and each
- * of its fields) keep their stored value when absent; null resets them (time zone to UTC, the
- * others to none / the service default).
+ * of its fields, llmDailyTokenBudget) keep their stored value when absent; null resets them (time
+ * zone to UTC, the others to none / the service default).
  */
 export interface OrganizationInput {
   name: string;
@@ -49,6 +50,8 @@ export interface OrganizationInput {
   energyPrice?: number | null;
   currency?: string | null;
   rateLimits?: RateLimitsInput | null;
+  /** LLM tokens per UTC day (integer ≥ 0; 0: no LLM use); null: the service default. */
+  llmDailyTokenBudget?: number | null;
 }
 
 export async function getOrganization(em: EntityManager): Promise<Organization> {
@@ -88,6 +91,7 @@ export async function putOrganization(em: EntityManager, tenant: Tenant, input: 
     if (input.rateLimits.requestsPerMinute !== undefined) org.requestsPerMinute = input.rateLimits.requestsPerMinute;
     if (input.rateLimits.batchSubmitsPerMinute !== undefined) org.batchSubmitsPerMinute = input.rateLimits.batchSubmitsPerMinute;
   }
+  if (input.llmDailyTokenBudget !== undefined) org.llmDailyTokenBudget = input.llmDailyTokenBudget;
   if (created) em.persist(org);
   else org.updatedAt = now;
   await em.flush();
@@ -104,4 +108,16 @@ export async function rateLimitsOf(em: EntityManager, tenantId: string): Promise
     .getConnection()
     .execute('select requests_per_minute, batch_submits_per_minute from organizations where tenant_id = ?', [tenantId]);
   return { requestsPerMinute: rows[0]?.requests_per_minute ?? null, batchSubmitsPerMinute: rows[0]?.batch_submits_per_minute ?? null };
+}
+
+/**
+ * The organization's own daily LLM token budget (0: no LLM use), or null for the service default —
+ * for the explanations' budget check: one query on the unique index of `organizations.tenant_id`,
+ * whatever the EntityManager's filters.
+ */
+export async function llmDailyTokenBudgetOf(em: EntityManager, tenantId: string): Promise<number | null> {
+  const rows: { llm_daily_token_budget: number | null }[] = await em
+    .getConnection()
+    .execute('select llm_daily_token_budget from organizations where tenant_id = ?', [tenantId]);
+  return rows[0]?.llm_daily_token_budget ?? null;
 }

@@ -5,8 +5,8 @@ import { Tenant } from './Tenant';
 /**
  * A tenant's organization: one per tenant, created with it. The reference's fields (name, phone,
  * address, tax id) plus the settings other features read: the time zone (station-level detection's
- * schedule), the energy price and its currency (revenue figures), and the per-key rate limits
- * (null = the service default).
+ * schedule), the energy price and its currency (revenue figures), the per-key rate limits and the
+ * daily LLM token budget (null = the service default).
  */
 export class Organization {
   id: string = randomUUID();
@@ -26,6 +26,8 @@ export class Organization {
   requestsPerMinute: number | null = null;
   /** Batch submits per minute per API key; null = the service default. */
   batchSubmitsPerMinute: number | null = null;
+  /** LLM tokens per UTC day (explanations and answers); 0 = no LLM use; null = the service default. */
+  llmDailyTokenBudget: number | null = null;
   createdAt: Date = new Date();
   updatedAt: Date | null = null;
 
@@ -51,6 +53,7 @@ export const OrganizationSchema = new EntitySchema<Organization>({
     currency: { type: 'string', length: 3, nullable: true },
     requestsPerMinute: { type: 'integer', nullable: true },
     batchSubmitsPerMinute: { type: 'integer', nullable: true },
+    llmDailyTokenBudget: { type: 'integer', nullable: true },
     createdAt: { type: 'Date', columnType: 'timestamptz' },
     updatedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
   },

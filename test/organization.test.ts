@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rateLimitsOf } from '../domain/organization';
+import { llmDailyTokenBudgetOf, rateLimitsOf } from '../domain/organization';
 import { call, newTenant } from './helpers/http';
 import { stack } from './helpers/stack';
 
@@ -31,6 +31,7 @@ describe('organization', () => {
       assert.equal(res.body.energyPrice, null);
       assert.equal(res.body.currency, null);
       assert.deepEqual(res.body.rateLimits, { requestsPerMinute: null, batchSubmitsPerMinute: null });
+      assert.equal(res.body.llmDailyTokenBudget, null, 'the service default');
       assert.match(res.body.createdAt, /Z$/);
       assert.equal(res.body.updatedAt, null);
     }
@@ -56,6 +57,7 @@ describe('organization', () => {
         energyPrice: 0.35,
         currency: 'eur',
         rateLimits: { requestsPerMinute: 5000, batch_submits_per_minute: 500 },
+        llmDailyTokenBudget: 250_000,
       },
     });
     assert.equal(full.status, 200, full.text);
@@ -65,6 +67,7 @@ describe('organization', () => {
     assert.equal(full.body.energyPrice, 0.35);
     assert.equal(full.body.currency, 'EUR');
     assert.deepEqual(full.body.rateLimits, { requestsPerMinute: 5000, batchSubmitsPerMinute: 500 });
+    assert.equal(full.body.llmDailyTokenBudget, 250_000);
     assert.ok(full.body.updatedAt);
     assert.deepEqual((await call('GET', '/v1/organization', { key: member })).body, full.body);
 
@@ -78,19 +81,31 @@ describe('organization', () => {
     assert.equal(nameOnly.body.energyPrice, 0.35);
     assert.equal(nameOnly.body.currency, 'EUR');
     assert.deepEqual(nameOnly.body.rateLimits, { requestsPerMinute: 5000, batchSubmitsPerMinute: 500 });
+    assert.equal(nameOnly.body.llmDailyTokenBudget, 250_000);
+    assert.equal(await llmDailyTokenBudgetOf(stack().orm.em.fork(), admin.tenantId), 250_000);
 
     assert.deepEqual(await rateLimitsOf(stack().orm.em.fork(), admin.tenantId), { requestsPerMinute: 5000, batchSubmitsPerMinute: 500 });
 
     const partial = await call('PUT', '/v1/organization', { key: admin.key, body: { name: 'Org Tests', rateLimits: { batchSubmitsPerMinute: null } } });
     assert.deepEqual(partial.body.rateLimits, { requestsPerMinute: 5000, batchSubmitsPerMinute: null }, 'a field of rateLimits left out keeps its value');
 
-    const reset = await call('PUT', '/v1/organization', { key: admin.key, body: { name: 'Org Tests', timeZone: null, energyPrice: null, currency: null, rateLimits: null } });
+    const zero = await call('PUT', '/v1/organization', { key: admin.key, body: { name: 'Org Tests', llm_daily_token_budget: 0 } }); // snake_case alias
+    assert.equal(zero.status, 200, zero.text);
+    assert.equal(zero.body.llmDailyTokenBudget, 0, '0 (no LLM use) is kept, not taken for the default');
+    assert.equal((await call('GET', '/v1/organization', { key: member })).body.llmDailyTokenBudget, 0);
+
+    const reset = await call('PUT', '/v1/organization', {
+      key: admin.key,
+      body: { name: 'Org Tests', timeZone: null, energyPrice: null, currency: null, rateLimits: null, llmDailyTokenBudget: null },
+    });
     assert.equal(reset.status, 200, reset.text);
     assert.equal(reset.body.timeZone, 'UTC');
     assert.equal(reset.body.energyPrice, null);
     assert.equal(reset.body.currency, null);
     assert.deepEqual(reset.body.rateLimits, { requestsPerMinute: null, batchSubmitsPerMinute: null });
     assert.deepEqual(await rateLimitsOf(stack().orm.em.fork(), admin.tenantId), { requestsPerMinute: null, batchSubmitsPerMinute: null });
+    assert.equal(reset.body.llmDailyTokenBudget, null, 'null: back to the service default');
+    assert.equal(await llmDailyTokenBudgetOf(stack().orm.em.fork(), admin.tenantId), null);
   });
 
   describe('validation (422 naming the field; nothing stored)', () => {
@@ -105,6 +120,9 @@ describe('organization', () => {
       ['an unknown currency code', { name: 'x', energyPrice: 0.3, currency: 'QQQ' }, 'currency'],
       ['a rate limit of 0', { name: 'x', rateLimits: { requestsPerMinute: 0 } }, 'rateLimits.requestsPerMinute'],
       ['a fractional rate limit', { name: 'x', rateLimits: { batchSubmitsPerMinute: 1.5 } }, 'rateLimits.batchSubmitsPerMinute'],
+      ['a negative LLM token budget', { name: 'x', llmDailyTokenBudget: -1 }, 'llmDailyTokenBudget'],
+      ['a fractional LLM token budget', { name: 'x', llmDailyTokenBudget: 1000.5 }, 'llmDailyTokenBudget'],
+      ['an LLM token budget as text', { name: 'x', llmDailyTokenBudget: '1000' }, 'llmDailyTokenBudget'],
     ];
     for (const [name, body, field] of cases) {
       it(name, async () => {

@@ -1,9 +1,12 @@
 // Organization request and response schemas (the reference's `002` shape plus the documented
-// extensions: timeZone, energyPrice, currency, rateLimits), and its presenter.
+// extensions: timeZone, energyPrice, currency, rateLimits, llmDailyTokenBudget), and its presenter.
 import type { Organization } from '../../entities';
 import { canonicalTimeZone, isCurrencyCode } from '../../domain/organization';
 import { iso } from './common';
 import { z } from '../zod';
+
+/** The largest budget the column (a PostgreSQL int) holds. */
+const MAX_LLM_DAILY_TOKEN_BUDGET = 2_147_483_647;
 
 const optionalText = (max: number, description: string) => z.string().trim().max(max).nullish().openapi({ description: `${description}. Absent or null: none (PUT replaces the whole set).` });
 
@@ -43,6 +46,18 @@ export const PutOrganization = z
       .refine((v) => v == null || isCurrencyCode(v), 'not an ISO 4217 currency code (e.g. "EUR")')
       .openapi({ type: 'string', description: 'Extension. ISO 4217 currency code of energyPrice (required when energyPrice is set). Absent: unchanged; null: none.', example: 'EUR' }),
     rateLimits: RateLimitsIn.nullish().openapi({ description: 'Extension. Per-key rate limits. Absent (or a field of it absent): unchanged; null: the service defaults.' }),
+    llmDailyTokenBudget: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_LLM_DAILY_TOKEN_BUDGET)
+      .nullish()
+      .openapi({
+        description:
+          'Extension. LLM tokens (input, prompt cache and output) the organization may use per UTC day for explanations and answers; over it, a 429. ' +
+          '0: no LLM use. Absent: unchanged; null: the service default (EVNI_LLM_DAILY_TOKEN_BUDGET).',
+        example: 500_000,
+      }),
   })
   .openapi('OrganizationUpdateRequest');
 
@@ -64,6 +79,11 @@ export const OrganizationOut = z
         batchSubmitsPerMinute: z.number().int().nullable().openapi({ description: 'Batch submits per minute per API key; null: the service default' }),
       })
       .openapi('OrganizationRateLimits', { description: 'Extension. Per-key rate limits.' }),
+    llmDailyTokenBudget: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "Extension. The organization's daily LLM token budget (0: no LLM use); null: the service default (EVNI_LLM_DAILY_TOKEN_BUDGET)" }),
     createdAt: z.string(),
     updatedAt: z.string().nullable().openapi({ description: 'Last PUT; null until the first one' }),
   })
@@ -82,6 +102,7 @@ export function presentOrganization(o: Organization): z.infer<typeof Organizatio
     energyPrice: o.energyPrice,
     currency: o.currency,
     rateLimits: { requestsPerMinute: o.requestsPerMinute, batchSubmitsPerMinute: o.batchSubmitsPerMinute },
+    llmDailyTokenBudget: o.llmDailyTokenBudget,
     createdAt: iso(o.createdAt)!,
     updatedAt: iso(o.updatedAt),
   };

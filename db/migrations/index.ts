@@ -18,6 +18,7 @@ import { Migration20261206210000 } from './Migration20261206210000_organizations
 import { Migration20261206211000 } from './Migration20261206211000_rate_limits';
 import { Migration20261207190000 } from './Migration20261207190000_explanations';
 import { Migration20261207200000 } from './Migration20261207200000_webhooks';
+import { Migration20261207210000 } from './Migration20261207210000_llm_budget';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
@@ -38,4 +39,5 @@ export const migrationsList = [
   { name: 'Migration20261206211000_rate_limits', class: Migration20261206211000 },
   { name: 'Migration20261207190000_explanations', class: Migration20261207190000 },
   { name: 'Migration20261207200000_webhooks', class: Migration20261207200000 },
+  { name: 'Migration20261207210000_llm_budget', class: Migration20261207210000 },
 ];

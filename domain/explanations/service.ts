@@ -109,6 +109,7 @@ async function generate(
     if (cached) return { sessionId, result: cached, cached: true };
   }
   if (g.llm) {
+    // The organization's own daily budget when it has one (PUT /v1/organization), else the service default.
     const over = await budgetExceeded(ctx.em, ctx.tenantId, s.llmDailyTokenBudget);
     if (over) throw busy(over.detail, over.retryAfterSeconds);
   }

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { sql, type Row } from '../../db/sql';
+import { llmDailyTokenBudgetOf } from '../organization';
 import type { ExplanationRequest, ExplanationResult, NumbersCheck, TokenUsage } from '../../workflows/explanation/contract';
 
 /** What an explanation is cached by; the explanation workflow's id is derived from it. */
@@ -110,14 +111,34 @@ export async function tokensUsedToday(em: EntityManager, tenantId: string, now =
   return row ? Number(row.used) : 0;
 }
 
-/** The budget's refusal, or null while there is budget left (`budget` 0: none). */
-export async function budgetExceeded(em: EntityManager, tenantId: string, budget: number, now = new Date()): Promise<{ detail: string; retryAfterSeconds: number } | null> {
-  if (budget <= 0) return null;
+/**
+ * The budget's refusal, or null while there is budget left. The budget is the organization's own
+ * (`llmDailyTokenBudget`, 0: no LLM use at all) when it has one, else `serviceDefault`
+ * (`EVNI_LLM_DAILY_TOKEN_BUDGET`; 0: no budget).
+ */
+export async function budgetExceeded(
+  em: EntityManager,
+  tenantId: string,
+  serviceDefault: number,
+  now = new Date(),
+): Promise<{ detail: string; retryAfterSeconds: number } | null> {
+  const own = await llmDailyTokenBudgetOf(em, tenantId);
+  const budget = own ?? serviceDefault;
+  if (own === null && budget <= 0) return null;
+  const { secondsLeft } = utcDay(now);
+  if (budget <= 0) {
+    return {
+      detail:
+        "The organization's daily LLM token budget is 0 (its llmDailyTokenBudget setting): LLM use is turned off for this organization; " +
+        'an admin can raise it (or reset it to the service default with null) with PUT /v1/organization',
+      retryAfterSeconds: secondsLeft,
+    };
+  }
   const used = await tokensUsedToday(em, tenantId, now);
   if (used < budget) return null;
-  const { secondsLeft } = utcDay(now);
+  const whose = own === null ? '' : ' (its llmDailyTokenBudget setting)';
   return {
-    detail: `The organization's daily LLM token budget of ${budget} tokens is used up (${used} used today, UTC); it resets at 00:00 UTC, in ${secondsLeft} s`,
+    detail: `The organization's daily LLM token budget of ${budget} tokens${whose} is used up (${used} used today, UTC); it resets at 00:00 UTC, in ${secondsLeft} s`,
     retryAfterSeconds: secondsLeft,
   };
 }
