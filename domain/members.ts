@@ -19,6 +19,15 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
+/**
+ * An invitee's email as the API accepts it (the document states it as the field's `pattern`): zod's
+ * practical email rule (a dot-atom of letters, digits and `_ ' + -`, not ending in `'`, then a domain
+ * with a letter-only top-level label), with the local part at most 64 characters and domain labels
+ * of at most 63 that neither start nor end with a hyphen (the domain at most 253), so that every match is also a valid
+ * `format: email`.
+ */
+export const EMAIL_PATTERN = /^(?=[^@]{1,64}@[^@]{1,253}$)(?:[A-Za-z0-9_'+-]+\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
+
 /** Serialises membership changes of one tenant until the transaction ends. */
 async function lockMembership(tem: EntityManager, tenantId: string): Promise<void> {
   await sql(tem, 'select id from tenants where id = ? for update', [tenantId]);

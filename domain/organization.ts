@@ -6,27 +6,64 @@ import { Organization, Tenant } from '../entities';
 import { invalidAt, notFound } from './errors';
 
 /**
- * An IANA time zone name that this runtime's `Intl.DateTimeFormat` knows (`Europe/Amsterdam`,
- * `UTC`), as sent but with the IANA spelling's case (`europe/amsterdam` → `Europe/Amsterdam`);
- * null for an unknown name. Offsets (`+01:00`) are refused: they know no daylight saving time.
+ * IANA names this runtime's ICU has renamed or merged under an older canonical id (CLDR keeps
+ * `Asia/Calcutta`, IANA says `Asia/Kolkata`): accepted as well, when the runtime knows them.
  */
-export function canonicalTimeZone(name: string): string | null {
-  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(name)) return null;
+const CURRENT_IANA_NAMES = [
+  'Africa/Asmara',
+  'America/Argentina/Buenos_Aires',
+  'America/Argentina/Catamarca',
+  'America/Argentina/Cordoba',
+  'America/Argentina/Jujuy',
+  'America/Argentina/Mendoza',
+  'America/Atikokan',
+  'America/Indiana/Indianapolis',
+  'America/Kentucky/Louisville',
+  'America/Nuuk',
+  'Asia/Ho_Chi_Minh',
+  'Asia/Kathmandu',
+  'Asia/Kolkata',
+  'Asia/Yangon',
+  'Atlantic/Faroe',
+  'Europe/Kyiv',
+  'Pacific/Chuuk',
+  'Pacific/Kanton',
+  'Pacific/Pohnpei',
+];
+
+const knownToIntl = (name: string) => {
   try {
-    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
-    // Links keep the name the client chose (ICU would turn `EST` into `America/Panama`).
-    return resolved.toLowerCase() === name.toLowerCase() ? resolved : name;
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
   } catch {
-    return null;
+    return false;
   }
+};
+
+/**
+ * The time zone names an organization may have, exactly as spelled here (the API document lists
+ * them as its `timeZone` enum, and the server accepts nothing else): this runtime's
+ * `Intl.supportedValuesOf('timeZone')`, `UTC`, and the current IANA spelling of zones ICU still
+ * lists under an older name. Other case spellings, offsets (`+01:00`, which know no daylight
+ * saving time) and legacy aliases (`EST`, `US/Eastern`) are refused.
+ */
+export const TIME_ZONES: readonly [string, ...string[]] = [...new Set(['UTC', ...Intl.supportedValuesOf('timeZone'), ...CURRENT_IANA_NAMES])]
+  .filter(knownToIntl)
+  .sort() as [string, ...string[]];
+const timeZones = new Set<string>(TIME_ZONES);
+
+/** The name when it is one of `TIME_ZONES` (exact spelling), null otherwise. */
+export function canonicalTimeZone(name: string): string | null {
+  return timeZones.has(name) ? name : null;
 }
 
-let currencies: Set<string> | undefined;
-/** An ISO 4217 code this runtime knows (`EUR`), upper case. */
+/** The ISO 4217 codes this runtime knows (`Intl.supportedValuesOf('currency')`), upper case: the document's `currency` enum. */
+export const CURRENCIES: readonly [string, ...string[]] = [...Intl.supportedValuesOf('currency')].filter((c) => /^[A-Z]{3}$/.test(c)).sort() as [string, ...string[]];
+const currencies = new Set<string>(CURRENCIES);
+
+/** One of `CURRENCIES` (`EUR`; exact, upper case). */
 export function isCurrencyCode(code: string): boolean {
-  if (!/^[A-Z]{3}$/.test(code)) return false;
-  currencies ??= new Set(typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('currency') : []);
-  return currencies.size === 0 || currencies.has(code);
+  return currencies.has(code);
 }
 
 export interface RateLimitsInput {
@@ -77,7 +114,7 @@ export async function putOrganization(em: EntityManager, tenant: Tenant, input: 
     org.timeZone = tz;
   }
   if (input.energyPrice !== undefined) org.energyPrice = input.energyPrice;
-  if (input.currency !== undefined) org.currency = input.currency === null ? null : input.currency.toUpperCase();
+  if (input.currency !== undefined) org.currency = input.currency;
   if (org.currency !== null && !isCurrencyCode(org.currency)) {
     throw invalidAt([{ loc: ['body', 'currency'], msg: `"${org.currency}" is not an ISO 4217 currency code` }]);
   }

@@ -37,7 +37,7 @@ describe('members, roles and invitations', () => {
   });
 
   it('invite → accept: the new member and its key, which acts with the invited role', async () => {
-    const inv = await invite(t.key, '  Alice@Example.COM ', 'member');
+    const inv = await invite(t.key, 'Alice@Example.COM', 'member');
     assert.equal(inv.email, 'alice@example.com', 'emails are lower-cased');
     assert.equal(inv.role, 'member');
     assert.equal(inv.invitedBy, 'admin@members-test-co.example');
@@ -129,6 +129,12 @@ describe('members, roles and invitations', () => {
     assert.match(dup.body.detail, /already an active member/);
     const bad = await call('POST', '/v1/members/invitations', { key: t.key, body: { email: 'not-an-email', role: 'member' } });
     assert.equal(bad.status, 422);
+    // Exactly what the documented pattern admits (a `format: email` without surrounding spaces).
+    for (const email of [' alice@example.com', 'a..b@example.com', "a'@example.com", 'a@-x.example', 'a@example.c', `${'a'.repeat(65)}@example.com`]) {
+      const res = await call('POST', '/v1/members/invitations', { key: t.key, body: { email, role: 'member' } });
+      assert.equal(res.status, 422, email);
+      assert.deepEqual(res.body.errors.map((e: any) => e.loc), [['body', 'email']], email);
+    }
     const badRole = await call('POST', '/v1/members/invitations', { key: t.key, body: { email: 'x@example.com', role: 'owner' } });
     assert.equal(badRole.status, 422);
 

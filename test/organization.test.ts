@@ -53,9 +53,9 @@ describe('organization', () => {
         address: 'Keizersgracht 1, Amsterdam',
         tax_id_type: 'eu_vat', // snake_case alias
         taxIdValue: 'NL123456789B01',
-        timeZone: 'europe/amsterdam',
+        timeZone: 'Europe/Amsterdam',
         energyPrice: 0.35,
-        currency: 'eur',
+        currency: 'EUR',
         rateLimits: { requestsPerMinute: 5000, batch_submits_per_minute: 500 },
         llmDailyTokenBudget: 250_000,
       },
@@ -63,7 +63,7 @@ describe('organization', () => {
     assert.equal(full.status, 200, full.text);
     assert.equal(full.body.name, 'Org Tests B.V.');
     assert.equal(full.body.taxIdType, 'eu_vat');
-    assert.equal(full.body.timeZone, 'Europe/Amsterdam', 'the IANA spelling');
+    assert.equal(full.body.timeZone, 'Europe/Amsterdam');
     assert.equal(full.body.energyPrice, 0.35);
     assert.equal(full.body.currency, 'EUR');
     assert.deepEqual(full.body.rateLimits, { requestsPerMinute: 5000, batchSubmitsPerMinute: 500 });
@@ -114,6 +114,11 @@ describe('organization', () => {
       ['an empty name', { name: '  ' }, 'name'],
       ['an unknown time zone', { name: 'x', timeZone: 'Mars/Olympus' }, 'timeZone'],
       ['an offset for a time zone', { name: 'x', timeZone: '+01:00' }, 'timeZone'],
+      // The documented enum, spelled as listed: other case spellings and legacy aliases are refused.
+      ['a time zone in another case', { name: 'x', timeZone: 'europe/amsterdam' }, 'timeZone'],
+      ['a legacy time zone alias', { name: 'x', timeZone: 'US/Eastern' }, 'timeZone'],
+      ['a currency in lower case', { name: 'x', energyPrice: 0.3, currency: 'eur' }, 'currency'],
+      ['a currency with spaces', { name: 'x', energyPrice: 0.3, currency: ' EUR' }, 'currency'],
       ['a negative energy price', { name: 'x', energyPrice: -0.1, currency: 'EUR' }, 'energyPrice'],
       ['an energy price without a currency', { name: 'x', energyPrice: 0.3 }, 'currency'],
       ['a currency that is not ISO 4217', { name: 'x', energyPrice: 0.3, currency: 'EURO' }, 'currency'],

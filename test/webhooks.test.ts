@@ -136,6 +136,9 @@ describe('webhooks', function () {
     for (const known of ['session.anomaly_detected', 'station.anomaly_detected', 'batch.completed', 'webhook.test']) assert.ok(unknown.body.detail.includes(known), unknown.body.detail);
     assert.deepEqual(unknown.body.errors[0].loc, ['body', 'events', 1]);
     assert.equal((await call('GET', '/v1/webhooks?events=nope', { key })).status, 422);
+    // The documented pattern: comma-separated names without spaces or empty entries.
+    assert.equal((await call('GET', '/v1/webhooks?events=session.anomaly_detected,batch.completed', { key })).status, 200);
+    for (const q of ['events=', 'events=%20batch.completed', 'events=batch.completed,', 'events=Batch.Completed']) assert.equal((await call('GET', `/v1/webhooks?${q}`, { key })).status, 422, q);
 
     for (const url of [
       'http://hooks.example.com/x',

@@ -21,6 +21,23 @@ export const NO_NUL_PATTERN = '^[^\\u0000]*$';
 /** A request string of at most `max` characters, without NUL (documented and enforced). */
 export const text = (max: number, min = 0) => (min > 0 ? z.string().min(min).max(max) : z.string().max(max)).openapi({ pattern: NO_NUL_PATTERN });
 
+/**
+ * A closed vocabulary (time zones, currencies, event types): documented as an `enum` of exactly
+ * the values the server accepts, and refused otherwise with `message` (rather than zod's list of
+ * every value).
+ */
+export const vocabulary = <const T extends readonly string[]>(values: T, message: string | ((input: unknown) => string)) =>
+  z.enum(values, { error: typeof message === 'string' ? message : (issue) => message(issue.input) });
+
+/**
+ * `vocabulary` that may also be null or absent. The enum then lists null too: in OpenAPI 3.0 an
+ * `enum` without null forbids null even beside `nullable: true`.
+ */
+export const nullableVocabulary = <const T extends readonly string[]>(values: T, message: string | ((input: unknown) => string)) =>
+  vocabulary(values, message)
+    .nullish()
+    .openapi({ enum: [...values, null] } as never);
+
 /** Booleans in query strings: `true`/`false` in any case (`True`, `FALSE`) or `1`/`0`; anything else is a 422. */
 export const queryBoolean = z
   .string()

@@ -1,5 +1,5 @@
 // Explain and ask: request schemas and the one presenter of explanations and answers.
-import { LANGUAGE_TAG, STYLES } from '../../domain/explanations/language';
+import { LANGUAGE_TAG, OFFLINE_LANGUAGES, STYLES } from '../../domain/explanations/language';
 import type { Explained } from '../../domain/explanations/service';
 import { z } from '../zod';
 import { queryBoolean, text } from './common';
@@ -8,7 +8,13 @@ const lang = z
   .string()
   .max(35)
   .regex(LANGUAGE_TAG, 'must be a language tag such as en, de, nl, fr or pl')
-  .openapi({ description: 'Response language (ISO 639-1, e.g. `en`, `pl`; a region such as `en-GB` is ignored). Without an LLM: en, de, nl, fr or pl.', example: 'en' });
+  .openapi({
+    description:
+      'Response language: a language tag as the pattern admits (ISO 639-1, e.g. `en`, `pl`; a region such as `en-GB` or `pt_BR` is ignored). ' +
+      `A server without an LLM (no ANTHROPIC_API_KEY) writes only ${OFFLINE_LANGUAGES.join(', ')} and answers any other language with a 422 at \`lang\` ` +
+      '(a rule of the deployment the pattern cannot state); with an LLM, any tag the pattern admits is written.',
+    example: 'en',
+  });
 
 const style = z.enum(STYLES).openapi({
   description: '`detailed` (default): what was found, where, how sure, usual causes, what to check; `brief`: a few lines; `technical`: also the contract rules and bucket ranges',

@@ -4,6 +4,7 @@ import type { Invitation, Member } from '../../entities';
 import type { IssuedInvitation } from '../../domain/members';
 import { invitationStatus } from '../../domain/members';
 import { CreatedApiKey } from './api-keys';
+import { EMAIL_PATTERN } from '../../domain/members';
 import { iso } from './common';
 import { z } from '../zod';
 
@@ -35,10 +36,18 @@ export const CreateInvitation = z
   .object({
     email: z
       .string()
-      .trim()
-      .toLowerCase()
-      .pipe(z.email().max(320))
-      .openapi({ type: 'string', format: 'email', description: "The invitee's email (lower-cased)" }),
+      .max(320)
+      .regex(EMAIL_PATTERN, 'not an email address (letters, digits and _ \' + - . before the @, at most 64 characters; a domain name with a letter-only top-level label after it)')
+      .transform((v) => v.toLowerCase())
+      .openapi({
+        type: 'string',
+        format: 'email',
+        pattern: EMAIL_PATTERN.source,
+        maxLength: 320,
+        description:
+          "The invitee's email (stored lower-cased). Exactly what the pattern admits: a local part of letters, digits and `_ ' + - .` (dot-separated, " +
+          "at most 64 characters, not ending in `'`), then a domain name (labels of letters, digits and inner hyphens, a letter-only top-level label); no surrounding spaces.",
+      }),
     role: Role.default('member'),
   })
   .openapi('InvitationCreateRequest');

@@ -1,8 +1,8 @@
 // Organization request and response schemas (the reference's `002` shape plus the documented
 // extensions: timeZone, energyPrice, currency, rateLimits, llmDailyTokenBudget), and its presenter.
 import type { Organization } from '../../entities';
-import { canonicalTimeZone, isCurrencyCode } from '../../domain/organization';
-import { iso } from './common';
+import { CURRENCIES, TIME_ZONES } from '../../domain/organization';
+import { iso, nullableVocabulary } from './common';
 import { z } from '../zod';
 
 /** The largest budget the column (a PostgreSQL int) holds. */
@@ -27,24 +27,23 @@ export const PutOrganization = z
     address: optionalText(2000, 'Postal address'),
     taxIdType: optionalText(50, 'Tax id type (e.g. eu_vat)'),
     taxIdValue: optionalText(100, 'Tax id value'),
-    timeZone: z
-      .string()
-      .max(64)
-      .nullish()
-      .refine((v) => v == null || canonicalTimeZone(v) !== null, 'unknown IANA time zone (e.g. "Europe/Amsterdam", "UTC")')
-      .openapi({ description: 'Extension. IANA time zone name (station-level detection runs on its schedule). Absent: unchanged; null: UTC.', example: 'Europe/Amsterdam' }),
+    timeZone: nullableVocabulary(TIME_ZONES, 'unknown time zone: one of the IANA names the API document lists, spelled as listed (e.g. "Europe/Amsterdam", "UTC")').openapi({
+        description:
+          'Extension. IANA time zone name, spelled exactly as listed (station-level detection runs on its schedule). ' +
+          'Offsets (`+01:00`) and legacy aliases (`EST`, `US/Eastern`) are refused. Absent: unchanged; null: UTC.',
+        example: 'Europe/Amsterdam',
+      }),
     energyPrice: z
       .number()
       .min(0)
       .max(1_000_000)
       .nullish()
       .openapi({ description: 'Extension. Energy price per kWh in `currency` (statistics\' revenue figures). Absent: unchanged; null: none. Needs a currency.', example: 0.35 }),
-    currency: z
-      .string()
-      .nullish()
-      .transform((v) => (typeof v === 'string' ? v.trim().toUpperCase() : v))
-      .refine((v) => v == null || isCurrencyCode(v), 'not an ISO 4217 currency code (e.g. "EUR")')
-      .openapi({ type: 'string', description: 'Extension. ISO 4217 currency code of energyPrice (required when energyPrice is set). Absent: unchanged; null: none.', example: 'EUR' }),
+    currency: nullableVocabulary(CURRENCIES, 'not an ISO 4217 currency code: one of the codes the API document lists, in upper case (e.g. "EUR")').openapi({
+        description:
+          'Extension. ISO 4217 currency code of energyPrice, upper case (required when energyPrice is set or stored: a 422 at `currency` otherwise). Absent: unchanged; null: none.',
+        example: 'EUR',
+      }),
     rateLimits: RateLimitsIn.nullish().openapi({ description: 'Extension. Per-key rate limits. Absent (or a field of it absent): unchanged; null: the service defaults.' }),
     llmDailyTokenBudget: z
       .number()

@@ -2,10 +2,35 @@
 // and their presenter.
 import type { WebhookDelivery, WebhookEndpoint } from '../../entities';
 import { EVENT_TYPES } from '../../domain/webhooks/events';
-import { iso, PaginationQuery } from './common';
+import { WEBHOOK_URL_PATTERN } from '../../domain/webhooks/url-safety';
+import { iso, PaginationQuery, vocabulary } from './common';
 import { z } from '../zod';
 
 const eventsDescription = `Event types: ${EVENT_TYPES.map((e) => `\`${e}\``).join(', ')}`;
+
+const UNKNOWN_EVENT = `unknown event type; the known event types are ${EVENT_TYPES.join(', ')}`;
+/** One event type (the document's enum; anything else is a 422 at its index). */
+const EventType = vocabulary(EVENT_TYPES, (input) => `unknown event type ${JSON.stringify(input)}; the known event types are ${EVENT_TYPES.join(', ')}`);
+const EVENT_NAME = EVENT_TYPES.map((e) => e.replace(/[.]/g, '\\.')).join('|');
+/** A query `events` value: one event type or several, comma-separated (no spaces, no empty entries). */
+const EVENTS_QUERY_PATTERN = `^(?:${EVENT_NAME})(?:,(?:${EVENT_NAME}))*$`;
+const EventsQueryValue = z.string().regex(new RegExp(EVENTS_QUERY_PATTERN), `${UNKNOWN_EVENT} (several: comma-separated, without spaces)`);
+
+const webhookUrl = z
+  .string()
+  .min(1)
+  .max(2000)
+  .openapi({
+    pattern: WEBHOOK_URL_PATTERN,
+    description:
+      'Webhook target URL: `https://`, a host, an optional port, RFC 3986 path, query and fragment (the fragment is dropped); exactly what the pattern admits. ' +
+      'The host is a DNS name of at least two labels (not `localhost`, `*.localhost` or `*.internal`; a label beginning `xn--` must be valid Punycode), ' +
+      'a dotted-decimal IPv4 or a bracketed IPv6 address. A literal address that is not public unicast (private, loopback, link-local, multicast, unspecified, ' +
+      'carrier-grade NAT, reserved, documentation, 6to4, Teredo, IPv4-mapped forms of these, …) is refused with a 422 at `url`, a rule the pattern does not spell out. ' +
+      'Names are resolved at delivery and a delivery to a name resolving to such an address fails. (Plain http to a literal loopback address is accepted only on a server ' +
+      'with the development setting EVNI_WEBHOOK_ALLOW_HTTP_LOOPBACK.)',
+    example: 'https://hooks.example.com/evni',
+  });
 
 export const WebhookOut = z
   .object({
@@ -44,24 +69,28 @@ export const WebhookIdParams = z.object({ webhook_id: z.string() });
 /** `events` repeated (`?events=a&events=b`) or comma-separated. */
 export const WebhookListQuery = PaginationQuery.extend({
   events: z
-    .union([z.string(), z.array(z.string())])
+    .union([EventsQueryValue, z.array(EventsQueryValue)])
     .optional()
-    .transform((v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)))
-    .openapi({ type: 'array', items: { type: 'string' }, description: `Webhooks subscribing to any of these. ${eventsDescription}` }),
+    .transform((v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(','))))
+    .openapi({
+      type: 'array',
+      items: { type: 'string', pattern: EVENTS_QUERY_PATTERN },
+      description: `Webhooks subscribing to any of these, repeated (\`?events=a&events=b\`) or comma-separated (\`?events=a,b\`, no spaces). ${eventsDescription}`,
+    } as never),
 });
 
 export const WebhookCreate = z
   .object({
-    url: z.string().min(1).max(2000).openapi({ description: 'Webhook target URL (must be HTTPS, on a public address)' }),
-    events: z.array(z.string()).min(1).max(20).openapi({ description: eventsDescription }),
+    url: webhookUrl,
+    events: z.array(EventType).min(1).max(20).openapi({ description: `${eventsDescription} (a repeated one counts once)` }),
     description: z.string().max(1000).nullable().optional(),
   })
   .openapi('WebhookCreateRequest');
 
 export const WebhookUpdate = z
   .object({
-    url: z.string().min(1).max(2000).nullable().optional(),
-    events: z.array(z.string()).min(1).max(20).nullable().optional().openapi({ description: eventsDescription }),
+    url: webhookUrl.nullable().optional(),
+    events: z.array(EventType).min(1).max(20).nullable().optional().openapi({ description: `${eventsDescription} (a repeated one counts once). Absent or null: unchanged` }),
     description: z.string().max(1000).nullable().optional().openapi({ description: 'null clears it' }),
     enabled: z.boolean().nullable().optional().openapi({ description: 'true re-enables (clears `disabledAt` and `failureCount`)' }),
   })

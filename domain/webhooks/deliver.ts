@@ -125,7 +125,9 @@ export async function attemptDelivery(em: EntityManager, settings: WebhookSettin
 
   const key = requireKey(settings.key);
   const url = new URL(d.url as string);
-  const target = await resolveTarget(url, settings);
+  const resolved = await resolveTarget(url, settings);
+  const target: typeof resolved =
+    resolved.ok && settings.egress && !settings.egress(resolved.address) ? { ok: false, reason: `refused: ${resolved.address.address} is outside this deployment's allowed egress` } : resolved;
   if (!target.ok) return finish({ kind: 'failed', reason: target.reason }, undefined, target.reason);
 
   const secrets = [decryptSecret(key, d.secret_enc as string)];

@@ -3,7 +3,7 @@
 // (signing, SSRF checks, timeouts). Tests pass their own (a stub resolver, a clock, short delays).
 import type { Config } from '../../config';
 import { parseEncryptionKey } from './secrets';
-import { systemResolver, type Resolver } from './url-safety';
+import { systemResolver, type ResolvedAddress, type Resolver } from './url-safety';
 
 export interface WebhookSettings {
   /** AES-256-GCM key for the secrets at rest; undefined: webhooks are not configured (503). */
@@ -17,6 +17,11 @@ export interface WebhookSettings {
   /** 0: no count limit. */
   disableAfterFailures: number;
   resolve: Resolver;
+  /**
+   * Where a delivery may connect, after the SSRF checks (undefined: any public address). Test
+   * stacks allow loopback only, so that no test run, fuzzing included, sends a request off the machine.
+   */
+  egress?: (address: ResolvedAddress) => boolean;
   now: () => Date;
 }
 

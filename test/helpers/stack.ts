@@ -94,7 +94,9 @@ export async function startTestStack(): Promise<TestStack> {
     webhookTimeoutMs: 2_000,
     webhookDisableAfterFailures: 3,
   };
-  const webhooks = webhookSettings(webhookConfig);
+  // Deliveries never leave the machine: the tests' receivers are on loopback, and fuzzed or made-up
+  // public URLs must not reach real hosts.
+  const webhooks = webhookSettings(webhookConfig, { egress: (a) => a.address === '127.0.0.1' || a.address === '::1' });
   const detectors = new ServedDetectorRegistry({ threads: config.onnxThreads });
   const worker = await createWorker({
     connection: env.nativeConnection,

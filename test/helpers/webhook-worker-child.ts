@@ -12,7 +12,7 @@ async function main() {
   const env = process.env;
   const orm = await openOrm(env.DATABASE_URL!);
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS! });
-  const webhooks = webhookSettings({ ...config, webhookSecretKey: env.EVNI_WEBHOOK_SECRET_KEY, webhookAllowHttpLoopback: true });
+  const webhooks = webhookSettings({ ...config, webhookSecretKey: env.EVNI_WEBHOOK_SECRET_KEY, webhookAllowHttpLoopback: true }, { egress: (a) => a.address === '127.0.0.1' || a.address === '::1' });
   const worker = await Worker.create({
     connection,
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',

@@ -8,7 +8,7 @@ import { DomainError } from '../../domain/errors';
 import { deliveryBody } from '../../domain/webhooks/events';
 import { retryAfterMs } from '../../domain/webhooks/deliver';
 import { decryptSecret, encryptSecret, newSecret, signatureHeader } from '../../domain/webhooks/secrets';
-import { addressRange, checkWebhookUrl, resolveTarget } from '../../domain/webhooks/url-safety';
+import { addressRange, checkWebhookUrl, resolveTarget, WEBHOOK_URL_PATTERN } from '../../domain/webhooks/url-safety';
 
 const strict = { allowHttpLoopback: false };
 const dev = { allowHttpLoopback: true };
@@ -57,6 +57,37 @@ describe('webhook URL safety', () => {
     assert.throws(() => checkWebhookUrl('http://127.0.0.1:9000/x', strict));
     assert.throws(() => checkWebhookUrl('http://10.0.0.1/x', dev));
     assert.throws(() => checkWebhookUrl('http://hooks.example.com/x', dev));
+  });
+
+  it('the documented pattern is the form the server checks: what it admits is accepted unless a documented data rule refuses it', () => {
+    const documented = new RegExp(WEBHOOK_URL_PATTERN);
+    for (const url of [
+      'https://hooks.example.com',
+      'https://Hooks.Example.COM.:8443/a/b;c=d/%7Euser?x=1&y=/z?#top',
+      'https://xn--bcher-kva.example/',
+      'https://a.localhost.example.com/',
+      'https://93.184.216.34/x',
+      'https://[2606:4700::1111]/x',
+      'https://[1::2:3:4:5:6:7]/',
+      'https://[::ffff:93.184.216.34]/',
+    ]) {
+      assert.ok(documented.test(url), url);
+      assert.doesNotThrow(() => checkWebhookUrl(url, strict), url);
+    }
+    // Outside the pattern: refused, though the URL parser would take them.
+    for (const url of ['HTTPS://hooks.example.com/', 'https:hooks.example.com', 'https://hooks.example.com\\a', 'https://a_b.example.com/', 'https://-a.example.com/', 'https://a.example.com:0/', 'https://a.example.com/%zz', 'https://a.example.com/ x', ' https://a.example.com/', 'https://a.2b/']) {
+      assert.ok(!documented.test(url), url);
+      assert.throws(() => checkWebhookUrl(url, strict), (e: unknown) => e instanceof DomainError && e.kind === 'invalid', url);
+    }
+    // The data rules the description states: a literal non-public address, a label that is not valid Punycode.
+    for (const [url, msg] of [
+      ['https://10.0.0.1/', /is a private address/],
+      ['https://[fe80::1]/', /is a linkLocal address/],
+      ['https://xn--a.example.com/', /not valid Punycode/],
+    ] as const) {
+      assert.ok(documented.test(url), url);
+      assert.throws(() => checkWebhookUrl(url, strict), (e: unknown) => e instanceof DomainError && msg.test(JSON.stringify(e)), url);
+    }
   });
 
   it('address ranges judge IPv4-mapped IPv6 as the IPv4 address', () => {
