@@ -47,19 +47,8 @@ function closeApi(api: Api | undefined): Promise<void> {
 }
 
 /** `call` against another API process than the stack's. */
-async function at<T = any>(api: Api, method: string, path: string, opts: { key?: string; body?: unknown } = {}): Promise<Res<T>> {
-  const headers: Record<string, string> = {};
-  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(api.url + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, body: body as T, text, headers: res.headers };
+function at<T = any>(api: Api, method: string, path: string, opts: { key?: string; body?: unknown } = {}): Promise<Res<T>> {
+  return call<T>(method, path, { ...opts, baseUrl: api.url });
 }
 
 let sessions = 0;

@@ -11,7 +11,7 @@ export interface Res<T = any> {
 export async function call<T = any>(
   method: string,
   path: string,
-  opts: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  opts: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string>; /** Another API than the stack's (e.g. one with its own config). */ baseUrl?: string } = {},
 ): Promise<Res<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
@@ -20,7 +20,7 @@ export async function call<T = any>(
     body = JSON.stringify(opts.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await fetch(stack().apiUrl + path, { method, headers, body });
+  const res = await fetch((opts.baseUrl ?? stack().apiUrl) + path, { method, headers, body });
   const text = await res.text();
   let parsed: unknown = undefined;
   try {
