@@ -22,14 +22,21 @@ export async function batchWorkflow(input: BatchInput): Promise<void> {
   const report = () => setCurrentDetails(`${done} of ${chunks} chunks done (${input.chunkSize} sessions each)`);
   report();
 
+  // Once a chunk has failed for good, the other lanes finish their chunk but start no new one.
+  let failed = false;
   const lane = async () => {
-    while (next < stopAt && !workflowInfo().continueAsNewSuggested) {
+    while (!failed && next < stopAt && !workflowInfo().continueAsNewSuggested) {
       const c = next++;
       const from = c * input.chunkSize;
       const to = Math.min(input.totalSessions, from + input.chunkSize);
-      await acts.processBatchChunk.executeWithOptions({ ...chunkOptions, summary: `sessions ${from}–${to - 1}` }, [
-        { tenantId: input.tenantId, batchId: input.batchId, from, to },
-      ]);
+      try {
+        await acts.processBatchChunk.executeWithOptions({ ...chunkOptions, summary: `sessions ${from}–${to - 1}` }, [
+          { tenantId: input.tenantId, batchId: input.batchId, from, to },
+        ]);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
       done++;
       report();
     }
@@ -38,8 +45,15 @@ export async function batchWorkflow(input: BatchInput): Promise<void> {
     await Promise.all(Array.from({ length: Math.max(1, input.parallelism) }, lane));
   } catch (err) {
     await acts.finishBatch({ tenantId: input.tenantId, batchId: input.batchId, status: 'failed' });
-    throw ApplicationFailure.nonRetryable(`batch ${input.batchId} failed: ${(err as Error).message}`);
+    throw ApplicationFailure.nonRetryable(`batch ${input.batchId} failed: ${rootMessage(err)}`);
   }
   if (next < chunks) await continueAsNew<typeof batchWorkflow>({ ...input, nextChunk: next });
   await acts.finishBatch({ tenantId: input.tenantId, batchId: input.batchId, status: 'completed' });
+}
+
+/** The message of the innermost cause: an activity failure's own message only says an activity failed. */
+function rootMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e?.cause) e = e.cause as typeof e;
+  return e?.message ?? String(err);
 }
