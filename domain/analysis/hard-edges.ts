@@ -73,7 +73,8 @@ export function withinHardEdges(w: AnalysisWindow, metadata: Record<string, unkn
 function zeroSession(c: Ctx): boolean {
   if (c.w.before.charged || (!c.hasE && !c.hasP)) return false;
   if (c.act.v.some((p) => p > CHARGING_KW)) return false;
-  const window = c.hasE ? c.D[c.D.length - 1] : powerKwh(c, -Infinity, Infinity);
+  // Without a register, the most the power readings explain up to the last one (what energyAtFn counts).
+  const window = c.hasE ? c.D[c.D.length - 1] : (energyAtFn(c)(c.P.t[c.P.t.length - 1]) ?? 0);
   return c.w.before.deliveredKwh + window < ZERO_KWH + c.res;
 }
 
@@ -201,12 +202,4 @@ function powerAround(c: Ctx, a: number, b: number): number | null {
   const before = i > 0 && a - P.t[i - 1] <= MAX_GAP_MS ? P.v[i - 1] : null;
   const after = i < P.t.length && P.t[i] - b <= MAX_GAP_MS ? P.v[i] : null;
   return before === null ? after : after === null ? before : Math.max(before, after);
-}
-
-/** What the power readings can explain over [a, b] at most (kWh). */
-function powerKwh(c: Ctx, a: number, b: number): number {
-  const { P } = c;
-  let kwh = 0;
-  for (let k = 0; k + 1 < P.t.length; k++) if (P.t[k] >= a && P.t[k + 1] <= b) kwh += Math.max(P.v[k], P.v[k + 1]) * ((P.t[k + 1] - P.t[k]) / H);
-  return kwh;
 }
