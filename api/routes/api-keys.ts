@@ -24,7 +24,6 @@ export const apiKeyRoutes = [
     body: CreateApiKey,
     responses: {
       200: { description: 'Created', schema: CreatedApiKey },
-      403: { description: 'The caller is not an admin', schema: ErrorSchema },
       404: { description: 'No such active member in this tenant (`memberId`)', schema: ErrorSchema },
     },
     handler: async ({ em, auth, body }) => {

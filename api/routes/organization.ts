@@ -1,6 +1,5 @@
 import { getOrganization, putOrganization } from '../../domain/organization';
 import { defineRoute } from '../route';
-import { ErrorSchema } from '../schemas/common';
 import { OrganizationOut, presentOrganization, PutOrganization } from '../schemas/organization';
 
 export const organizationRoutes = [
@@ -26,7 +25,6 @@ export const organizationRoutes = [
     body: PutOrganization,
     responses: {
       200: { description: 'The organization as stored', schema: OrganizationOut },
-      403: { description: 'The caller is not an admin', schema: ErrorSchema },
     },
     handler: async ({ em, auth, body }) => ({ body: presentOrganization((await putOrganization(em, auth.tenant, body)).organization) }),
   }),

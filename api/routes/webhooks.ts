@@ -18,7 +18,6 @@ import {
   WebhookUpdate,
 } from '../schemas/webhooks';
 
-const notAdmin = { 403: { description: 'The caller is not an admin', schema: ErrorSchema } };
 const notFound = { 404: { description: 'No such webhook in this tenant', schema: ErrorSchema } };
 const invalid = { 422: { description: 'Invalid URL (not https, or a private, loopback, link-local or metadata host) or unknown event type', schema: ErrorSchema } };
 const unconfigured = { 503: { description: 'Webhooks are not configured on this server (no secret encryption key)', schema: ErrorSchema } };
@@ -46,7 +45,7 @@ export const webhookRoutes = [
       'a literal private, loopback, link-local or metadata address is a 422, and names are checked again when each delivery resolves them. Needs the admin role.',
     tags: ['Webhooks'],
     body: WebhookCreate,
-    responses: { 200: { description: 'The webhook, with its secret', schema: WebhookCreated }, ...notAdmin, ...invalid, ...unconfigured },
+    responses: { 200: { description: 'The webhook, with its secret', schema: WebhookCreated }, ...invalid, ...unconfigured },
     handler: async ({ em, auth, body, deps }) => {
       const { endpoint, secret } = await createEndpoint(em, auth.tenant, body, webhookSettings(deps.config));
       return { body: { ...presentWebhook(endpoint), secret } };
@@ -74,7 +73,7 @@ export const webhookRoutes = [
     tags: ['Webhooks'],
     params: WebhookIdParams,
     body: WebhookUpdate,
-    responses: { 200: { description: 'The updated webhook', schema: WebhookOut }, ...notAdmin, ...notFound, ...invalid },
+    responses: { 200: { description: 'The updated webhook', schema: WebhookOut }, ...notFound, ...invalid },
     handler: async ({ em, params, body, deps }) => ({ body: presentWebhook(await updateEndpoint(em, params.webhook_id, body, webhookSettings(deps.config))) }),
   }),
   defineRoute({
@@ -84,7 +83,7 @@ export const webhookRoutes = [
     description: 'Deletes the webhook and all its delivery records; deliveries still retrying stop. Needs the admin role.',
     tags: ['Webhooks'],
     params: WebhookIdParams,
-    responses: { 200: { description: 'Deleted', schema: WebhookDeletedOut }, ...notAdmin, ...notFound },
+    responses: { 200: { description: 'Deleted', schema: WebhookDeletedOut }, ...notFound },
     handler: async ({ em, auth, params, deps }) => {
       await deleteEndpoint(em, deps.temporal, auth.tenant.id, params.webhook_id);
       return { body: { id: params.webhook_id, deleted: true as const } };
@@ -98,7 +97,7 @@ export const webhookRoutes = [
       'Issues a new signing secret (in this response only). For 24 hours deliveries carry two signatures, with the new and the old secret, so receivers can switch without losing a delivery. Needs the admin role.',
     tags: ['Webhooks'],
     params: WebhookIdParams,
-    responses: { 200: { description: 'The webhook, with its new secret', schema: WebhookCreated }, ...notAdmin, ...notFound, ...unconfigured },
+    responses: { 200: { description: 'The webhook, with its new secret', schema: WebhookCreated }, ...notFound, ...unconfigured },
     handler: async ({ em, params, deps }) => {
       const { endpoint, secret } = await rotateSecret(em, params.webhook_id, webhookSettings(deps.config));
       return { body: { ...presentWebhook(endpoint), secret } };
@@ -111,7 +110,7 @@ export const webhookRoutes = [
     description: 'Sends a `webhook.test` event to this webhook now (also while it is disabled); it shows in `recentDeliveries`. Needs the admin role.',
     tags: ['Webhooks'],
     params: WebhookIdParams,
-    responses: { 200: { description: 'The test event is queued', schema: WebhookTestOut }, ...notAdmin, ...notFound, ...unconfigured },
+    responses: { 200: { description: 'The test event is queued', schema: WebhookTestOut }, ...notFound, ...unconfigured },
     handler: async ({ em, auth, params, deps }) => {
       const { eventId } = await sendTestEvent(em, auth.tenant.id, params.webhook_id, webhookSettings(deps.config));
       return { body: { eventId, eventType: 'webhook.test' as const } };
