@@ -12,6 +12,10 @@ export interface DaySession {
   endMinute: number;
   /** Energy the session delivered within the day, from its register (Wh). */
   energyWh: number;
+  /** Extension (optional): the session began before the day (its start is clipped). Default: startMinute is 0. */
+  startedBefore?: boolean;
+  /** Extension (optional): the session went on after the day (its end is clipped). Default: endMinute is the day's last minute. */
+  endsAfter?: boolean;
 }
 
 /** One connector's day: arrays have one entry per minute of the local day (1440, or 1380/1500 on DST days). */
@@ -44,6 +48,8 @@ export interface StationDayInput {
   /** The UTC instant of the local midnight that starts the day (ISO 8601). */
   dayStart: string;
   minutes: number;
+  /** IANA time zone of the local day (extension, optional): affected periods then show local clock time on DST days. */
+  timeZone?: string;
   connectors: ConnectorDay[];
   history: HistoryDay[];
 }

@@ -7,7 +7,7 @@ import type { ModelRecord } from '../../domain/models/registry';
 import { ARTIFACTS_DIR } from './paths';
 
 
-const CARDS = ['csar-2', 'csar-c-2', 'sorc'];
+const CARDS = ['csar-2', 'csar-c-2', 'sorc', 'shade-1'];
 
 export function baseModels(dir = ARTIFACTS_DIR): ModelRecord[] {
   return CARDS.map((name) => {

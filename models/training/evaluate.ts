@@ -30,6 +30,7 @@ import { extractFeatures, FEATURE_VERSION } from '../serving/features';
 import { BySlice, contractFilter, mean, MetricsAccumulator, quantile, SorcAccumulator, sorcSessionResult, type Metrics, type SorcMetrics } from './metrics';
 import { ARTIFACTS_DIR, OnnxDetector, type LearnedOutputs } from '../serving/onnx-detector';
 import { deliveredPerBucket } from '../serving/sorc';
+import { shadeSection } from './shade/evaluate-cli';
 
 const SIX_HOURS_BUCKETS = 1440;
 /** Sessions scored per batched call (the served detector groups them by length per ONNX run). */
@@ -293,7 +294,8 @@ async function main(): Promise<void> {
   };
   const elapsed = (performance.now() - started) / 1000;
 
-  const md = report({ count, heldOutCount, inDist, heldOut, pooled, times, csar2Metrics, elapsed, cards: d.served.cards, post: d.served.postprocess, dir });
+  // SHADE (station-level detection) has its own section, regenerated with the rest.
+  const md = report({ count, heldOutCount, inDist, heldOut, pooled, times, csar2Metrics, elapsed, cards: d.served.cards, post: d.served.postprocess, dir }) + `\n${await shadeSection()}\n`;
   writeFileSync(outPath, md);
   console.log(md);
   if (writeCards) {

@@ -171,7 +171,7 @@ describe('ONNX parity (onnxruntime-node vs the exporter)', function () {
 
   it('lists the base models with the measured metrics', function () {
     const models = baseModels();
-    assert.deepEqual(models.map((m) => m.type).sort(), ['csar_2', 'csar_c_2', 'sorc']);
+    assert.deepEqual(models.map((m) => m.type).sort(), ['csar_2', 'csar_c_2', 'shade', 'sorc']);
     const clf = models.find((m) => m.type === 'csar_c_2')!;
     assert.equal(typeof (clf.metrics as { f1_score?: unknown }).f1_score, 'number');
   });
