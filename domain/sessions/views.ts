@@ -5,6 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgArray, sql, type Row } from '../../db/sql';
 import { isoUtc } from '../analysis/window';
 import { notFound } from '../errors';
+import { sessionIsIncidentSql, sessionIsRecurringSql } from '../anomalies/flags';
 import { METADATA_IN_VIEW_MAX, type AnomalyView, type SessionView } from '../../workflows/session/contract';
 
 /** Response timestamps: UTC with Z, milliseconds only when there are some (as the reference prints them). */
@@ -72,7 +73,7 @@ function selectViews(em: EntityManager, tenantId: string, where: string, key: st
   return sql(
     em,
     `select s.id, s.session_id, st.station_id, s.connector_id, s.evse_id, s.status, s.is_anomaly, s.anomaly_score, s.anomaly_confidence,
-            s.anomaly_count, s.is_incident, s.is_recurring, s.analyzed_at, s.soc_reconstructed, s.message, s.stop_reason,
+            s.anomaly_count, ${sessionIsIncidentSql('s')} as is_incident, ${sessionIsRecurringSql('s')} as is_recurring, s.analyzed_at, s.soc_reconstructed, s.message, s.stop_reason,
             s.client_status, s.reading_count, s.created_at,
             case when ? or octet_length(s.metadata::text) <= ? then s.metadata end as metadata,
             not ? and octet_length(s.metadata::text) > ? as metadata_too_large,

@@ -1,0 +1,225 @@
+// `npm run bench -- --anomalies`: the anomaly workspace (and GET /v1/statistics) at scale. One
+// tenant gets 1,000,000 sessions at 2,000 stations (2 connectors each) over a year and 200,000
+// anomalies (one issue per fifth session, 7 categories, statuses 70 % OPEN / 10 % IN_PROGRESS /
+// 10 % RESOLVED / 10 % FALSE_POSITIVE, a tenth assigned), seeded directly by SQL with
+// generate_series (no readings, no analysis: the reads do not look at either). Then ≥ 100
+// sequential requests per case over HTTP, p50/p99 client-side, and EXPLAIN ANALYZE of the main
+// statements (the same SQL the endpoints run, from domain/anomalies/queries.ts).
+import { Client as PgClient } from 'pg';
+import { CATEGORY_NAMES } from '../domain/anomalies/categories';
+import { anomalyListSql, connectorGroupsSql, sessionGroupsSql } from '../domain/anomalies/queries';
+import { startBenchStack, type BenchStack } from './stack';
+
+const SESSIONS = 1_000_000;
+const STATIONS = 2_000;
+/** Every ANOMALY_EVERY-th session has one anomaly: 200,000. */
+const ANOMALY_EVERY = 5;
+const REQUESTS = 100;
+const TARGET_P99_MS = 200;
+const BASE = '2026-01-01T00:00:00Z';
+/** Sessions start every 31 s from BASE: a year of sessions. */
+const STEP_S = 31;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+async function seed(pg: PgClient, tenantId: string, memberId: string, out: (s?: string) => void) {
+  const t0 = performance.now();
+  const step = async (what: string, q: string, params: unknown[] = []) => {
+    const t = performance.now();
+    const r = await pg.query(q, params);
+    out(`- ${what}: ${r.rowCount?.toLocaleString('en-US') ?? '–'} rows, ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  };
+  // Statistics' energy columns are filled where the schema has them (another module owns them).
+  const cols = new Set((await pg.query(`select column_name from information_schema.columns where table_name = 'charging_sessions'`)).rows.map((r) => r.column_name as string));
+  const energy = ['delivered_kwh', 'unbilled_kwh', 'energy_analyzed_at'].every((c) => cols.has(c));
+  await step(
+    'stations (generate_series)',
+    `insert into charging_stations (id, tenant_id, station_id, created_at)
+     select gen_random_uuid(), $1, 'CP-BENCH-' || lpad(g::text, 5, '0'), now() from generate_series(0, $2 - 1) g`,
+    [tenantId, STATIONS],
+  );
+  await step(
+    'connectors',
+    `insert into connectors (id, tenant_id, station_id, connector_id, evse_id, created_at)
+     select gen_random_uuid(), $1, st.id, c::text, st.station_id || '*' || c, now() from charging_stations st, generate_series(1, 2) c where st.tenant_id = $1`,
+    [tenantId],
+  );
+  await pg.query(`create temp table bench_st as select (row_number() over (order by station_id) - 1)::int as k, id, station_id from charging_stations where tenant_id = $1`, [tenantId]);
+  // Bulk load as a restore would: the secondary indexes of the loaded tables (whoever defined them)
+  // are dropped and rebuilt after the insert, and their foreign-key checks (system triggers) are
+  // off while loading (the generated ids are consistent by construction); other modules' own
+  // triggers (rollups) still fire. Everything ends as the migrations define it.
+  const tables = ['charging_sessions', 'session_anomalies', 'anomaly_issues', 'anomaly_session_rollups'];
+  const secondary = (await pg.query(
+    `select indexname, indexdef from pg_indexes where tablename = any($1) and indexname not in (select conname from pg_constraint)`,
+    [tables],
+  )).rows as { indexname: string; indexdef: string }[];
+  for (const ix of secondary) await pg.query(`drop index "${ix.indexname}"`);
+  for (const t of tables) await pg.query(`alter table "${t}" disable trigger all; alter table "${t}" enable trigger user`);
+  await step(
+    'sessions (generate_series)',
+    `insert into charging_sessions (id, tenant_id, session_id, station_id, connector_id, evse_id, status, is_anomaly, anomaly_score, anomaly_confidence,
+                                    anomaly_count, analyzed_at, started_at, ended_at, created_at, updated_at, detector
+                                    ${energy ? ', delivered_kwh, unbilled_kwh, energy_analyzed_at' : ''})
+     select gen_random_uuid(), $1, 'bench-' || g, st.id, (1 + (g / 7) % 2)::text, st.station_id || '*' || (1 + (g / 7) % 2),
+            'active', g % $4 = 0, case when g % $4 = 0 then 0.5 + (g % 97) / 200.0 else 0.05 end, 0.8,
+            (g % $4 = 0)::int, ts, ts, ts + interval '45 minutes', ts, ts, 'bench'
+            ${energy ? ', 5 + (g % 40), 0, ts' : ''}
+       from generate_series(0, $2 - 1) g
+       join bench_st st on st.k = abs(hashint4(g)) % $3
+       cross join lateral (select $5::timestamptz + g * interval '${STEP_S} seconds' as ts) t`,
+    [tenantId, SESSIONS, STATIONS, ANOMALY_EVERY, BASE],
+  );
+  // One category per anomalous session; what the detector would have stored beside the issue.
+  const categories = `(array[${CATEGORY_NAMES.map((c) => `'${c}'`).join(',')}])[1 + (n % ${CATEGORY_NAMES.length})]`;
+  await pg.query(
+    `create temp table bench_an as
+     select s.id as session_id, s.station_id, s.connector_id, s.evse_id, s.started_at, s.anomaly_score as score,
+            (substring(s.session_id from 7))::int / $2 as n
+       from charging_sessions s where s.tenant_id = $1 and s.is_anomaly`,
+    [tenantId, ANOMALY_EVERY],
+  );
+  await step(
+    'session_anomalies',
+    `insert into session_anomalies (id, tenant_id, session_id, category, score, confidence, start_unit, end_unit, start_timestamp, end_timestamp)
+     select gen_random_uuid(), $1, a.session_id, ${categories}, a.score, 0.8, 40, 80, a.started_at + interval '10 minutes', a.started_at + interval '20 minutes' from bench_an a`,
+    [tenantId],
+  );
+  await step(
+    'anomaly_issues',
+    `insert into anomaly_issues (id, tenant_id, session_id, category, status, resolved_by, assignee_member_id, max_score, first_detected_at, last_detected_at,
+                                 station_id, connector_id, evse_id, occurred_at, occurred_until, created_at, updated_at)
+     select gen_random_uuid(), $1, a.session_id, ${categories},
+            case when n % 10 < 7 then 'OPEN' when n % 10 = 7 then 'IN_PROGRESS' when n % 10 = 8 then 'RESOLVED' else 'FALSE_POSITIVE' end,
+            case when n % 10 = 8 then 'member' end, case when n % 10 = 7 then $2::uuid end, a.score,
+            a.started_at + interval '1 hour', a.started_at + interval '1 hour', a.station_id, a.connector_id, a.evse_id,
+            a.started_at + interval '10 minutes', a.started_at + interval '20 minutes', a.started_at + interval '1 hour',
+            a.started_at + interval '1 hour' + (n % 10) * interval '1 day'
+       from bench_an a`,
+    [tenantId, memberId],
+  );
+  await step(
+    'anomaly_session_rollups (from the issues)',
+    `insert into anomaly_session_rollups (session_id, tenant_id, issue_count, max_score, first_occurred_at, last_update_at, categories)
+     select i.session_id, i.tenant_id, count(*), max(i.max_score), min(i.occurred_at), max(i.updated_at), array_agg(i.category order by i.category)
+       from anomaly_issues i where i.tenant_id = $1 group by i.session_id, i.tenant_id`,
+    [tenantId],
+  );
+  for (const t of tables) await pg.query(`alter table "${t}" enable trigger all`);
+  const tIdx = performance.now();
+  for (const ix of secondary) await pg.query(ix.indexdef);
+  out(`- rebuilding the ${secondary.length} secondary indexes of ${tables.join(', ')}: ${((performance.now() - tIdx) / 1000).toFixed(1)} s`);
+  const t = performance.now();
+  // As autovacuum would have by then: the visibility map lets counts read indexes only.
+  await pg.query('vacuum analyze');
+  out(`- vacuum analyze: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  out(`- seeding in all: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+export async function anomalyBench(stack: BenchStack, out: (s?: string) => void): Promise<void> {
+  const pg = new PgClient({ connectionString: stack.databaseUrl });
+  await pg.connect();
+  try {
+    const [{ tenant_id: tenantId, member_id: memberId }] = (await pg.query('select tenant_id, member_id from api_keys limit 1')).rows;
+    out(`## Seeding (directly by SQL with generate_series, not through the API: ${SESSIONS.toLocaleString('en-US')} sessions, ` +
+      `${(SESSIONS / ANOMALY_EVERY).toLocaleString('en-US')} anomalies, ${STATIONS.toLocaleString('en-US')} stations × 2 connectors, one tenant)`);
+    out();
+    await seed(pg, tenantId, memberId, out);
+    out();
+
+    const get = async (p: string) => {
+      const t = performance.now();
+      const res = await fetch(stack.apiUrl + p, { headers: { authorization: `Bearer ${stack.key}` } });
+      const body = await res.text();
+      if (!res.ok) throw new Error(`GET ${p}: ${res.status} ${body.slice(0, 300)}`);
+      return { ms: performance.now() - t, body: JSON.parse(body) };
+    };
+    const hasStatistics = (await fetch(stack.apiUrl + '/openapi.json').then((r) => r.json()) as { paths: Record<string, unknown> }).paths['/v1/statistics'] !== undefined;
+    const cases: [string, string][] = [
+      ['list, page 1', '/v1/anomalies'],
+      ['list, page 500', '/v1/anomalies?page=500'],
+      ['list by score, page 500', '/v1/anomalies?sortByScore=desc&page=500'],
+      ['anomalyType=KWH_DECREASE, page 500', '/v1/anomalies?anomalyType=KWH_DECREASE&page=500'],
+      ['two statuses (repeated), by score', '/v1/anomalies?anomalyIssuesStatus=OPEN&anomalyIssuesStatus=IN_PROGRESS&sortByScore=asc'],
+      ['occurrence: one month, page 500', '/v1/anomalies?occurrenceFrom=2026-03-01&occurrenceTo=2026-04-01&page=500'],
+      ['updateFrom/updateTo: one week', '/v1/anomalies?updateFrom=2026-06-01T00:00:00&updateTo=2026-06-08T00:00:00'],
+      ['chargingPointId (2 stations)', '/v1/anomalies?chargingPointId=CP-BENCH-00042&chargingPointId=CP-BENCH-01042'],
+      ['ocpp_charging_station_id + connectorId', '/v1/anomalies?ocpp_charging_station_id=CP-BENCH-00042&connectorId=1'],
+      ['connectorId=2, page 500', '/v1/anomalies?connectorId=2&page=500'],
+      ['evseId', '/v1/anomalies?evseId=CP-BENCH-00042*1'],
+      ['chargingSessionId', '/v1/anomalies?chargingSessionId=bench-500000'],
+      ['assignedTo=me, page 500', '/v1/anomalies?assignedTo=me&page=500'],
+      ['connectors, count_desc', '/v1/anomalies/connectors'],
+      ['connectors, count_asc, page 100, anomalyType', '/v1/anomalies/connectors?sortBy=count_asc&page=100&anomalyType=ENERGY_PIT'],
+      ['sessions, score_desc', '/v1/anomalies/sessions'],
+      ['sessions, count_asc, page 500', '/v1/anomalies/sessions?sortBy=count_asc&page=500'],
+      ['sessions, one month', '/v1/anomalies/sessions?occurrenceFrom=2026-03-01&occurrenceTo=2026-04-01'],
+      ...(hasStatistics
+        ? ([
+            ['statistics, all time', '/v1/statistics'],
+            ['statistics, one month', '/v1/statistics?occurrenceFrom=2026-03-01&occurrenceTo=2026-04-01'],
+          ] as [string, string][])
+        : []),
+    ];
+    out(`## Latency: ${REQUESTS} sequential requests per case after 5 warm-up requests (client-side, HTTP on loopback; target p99 ≤ ${TARGET_P99_MS} ms)`);
+    out();
+    if (!hasStatistics) out('(GET /v1/statistics is not in this build: not measured.)\n');
+    out('| request | items / total | p50 ms | p99 ms | max ms | p99 ≤ target |');
+    out('|---|---:|---:|---:|---:|:---:|');
+    for (const [name, p] of cases) {
+      let last: any;
+      for (let i = 0; i < 5; i++) last = (await get(p)).body;
+      const ms: number[] = [];
+      for (let i = 0; i < REQUESTS; i++) ms.push((await get(p)).ms);
+      const size = last.pagination ? `${last.content.length} / ${last.pagination.totalCount.toLocaleString('en-US')}` : '–';
+      const p99 = pct(ms, 99);
+      out(`| \`${p}\` (${name}) | ${size} | ${pct(ms, 50).toFixed(1)} | ${p99.toFixed(1)} | ${Math.max(...ms).toFixed(1)} | ${p99 <= TARGET_P99_MS ? 'yes' : '**no**'} |`);
+    }
+    out();
+
+    out('## Query plans (EXPLAIN ANALYZE, BUFFERS) of the main statements');
+    out();
+    const page = { page: 500, pageSize: 20 };
+    const plans: [string, [string, unknown[]]][] = [
+      ['GET /v1/anomalies?page=500: the page', anomalyListSql(tenantId, page).page],
+      ['GET /v1/anomalies: the count', anomalyListSql(tenantId, page).count],
+      ['GET /v1/anomalies?anomalyType=KWH_DECREASE&page=500: the page', anomalyListSql(tenantId, { ...page, anomalyType: ['KWH_DECREASE'] }).page],
+      ['GET /v1/anomalies?assignedTo=me&page=500: the page', anomalyListSql(tenantId, { ...page, assigneeIds: [memberId] }).page],
+      ['GET /v1/anomalies?chargingPointId=…: the page', anomalyListSql(tenantId, { page: 1, pageSize: 20, chargingPointId: ['CP-BENCH-00042', 'CP-BENCH-01042'] }).page],
+      ['GET /v1/anomalies/connectors: the groups', connectorGroupsSql(tenantId, { page: 1, pageSize: 20 })],
+      ['GET /v1/anomalies/sessions: the page (rollup)', sessionGroupsSql(tenantId, { page: 1, pageSize: 20 }).page],
+      ['GET /v1/anomalies/sessions?occurrenceFrom=…&occurrenceTo=… (a month): the groups', sessionGroupsSql(tenantId, { page: 1, pageSize: 20, occurrenceFrom: '2026-03-01T00:00:00Z', occurrenceTo: '2026-04-01T00:00:00Z' }).page],
+    ];
+    for (const [name, [q, params]] of plans) {
+      // The statements use knex's `?` placeholders; pg wants $n.
+      let k = 0;
+      const text = q.replace(/\?/g, () => `$${++k}`);
+      const plan = (await pg.query(`explain (analyze, buffers, costs off) ${text}`, params)).rows.map((r) => r['QUERY PLAN'] as string);
+      out(`### ${name}`);
+      out();
+      out('```');
+      for (const l of plan) out(l);
+      out('```');
+      out();
+    }
+  } finally {
+    await pg.end();
+  }
+}
+
+/** `--anomalies`: only this benchmark, on its own throwaway stack. */
+export async function anomaliesOnly(out: (s?: string) => void, machine: string): Promise<void> {
+  out('# Anomaly workspace benchmark');
+  out();
+  out(`Machine: ${machine}. Command: \`npm run bench -- --anomalies\` (${new Date().toISOString().slice(0, 10)}).`);
+  out();
+  const stack = await startBenchStack();
+  try {
+    await anomalyBench(stack, out);
+  } finally {
+    await stack.stop();
+  }
+}
