@@ -1,0 +1,87 @@
+// The data-quality workflow (workflows/data-quality/workflow.ts) with MOCKED activities on the run's
+// dev server: every tenant refreshed once at the run's one instant, a few at a time; a failing
+// tenant does not stop the others and fails the run naming it (the schedule's next run retries).
+// RECORD_HISTORIES=1 also writes test/histories/data-quality.json (replayed by replay.test.ts).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from '../../worker/worker';
+import type { StatisticsActivities, TenantRefreshInput } from '../../workflows/data-quality/contract';
+import { dataQualityWorkflow } from '../../workflows/data-quality/workflow';
+import { withMockedWorker } from '../helpers/mocked-worker';
+import { stack } from '../helpers/stack';
+
+const HISTORY_FILE = path.join(__dirname, '..', 'histories', 'data-quality.json');
+
+function mockActivities(tenants: string[], failing: string[] = []) {
+  const calls: TenantRefreshInput[] = [];
+  let running = 0;
+  let maxRunning = 0;
+  const activities: StatisticsActivities = {
+    async listStatisticsTenants() {
+      return tenants;
+    },
+    async refreshTenantStatistics(input) {
+      calls.push(input);
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await new Promise((r) => setTimeout(r, 50));
+      running--;
+      if (failing.includes(input.tenantId)) throw ApplicationFailure.nonRetryable(`tenant ${input.tenantId} broke`);
+      return { energyFilled: 10, sessions: 100 };
+    },
+  };
+  return { activities, calls, maxRunning: () => maxRunning };
+}
+
+let n = 0;
+const workflowId = () => `wf-test-data-quality-${process.pid}-${++n}`;
+
+describe('data-quality workflow with mocked activities', function () {
+  this.timeout(60_000);
+
+  it('refreshes every tenant once at one instant, two at a time; RECORD_HISTORIES=1 commits the history', async () => {
+    const tenants = ['t1', 't2', 't3', 't4', 't5'];
+    const mock = mockActivities(tenants);
+    await withMockedWorker('data-quality', mock.activities, async (taskQueue) => {
+      const handle = await stack().env.client.workflow.start(dataQualityWorkflow, { workflowId: workflowId(), taskQueue, args: [{}] });
+      const result = await handle.result();
+      assert.equal(result.tenants, 5);
+      assert.equal(result.energyFilled, 50);
+      assert.deepEqual(mock.calls.map((c) => c.tenantId).sort(), tenants);
+      assert.equal(new Set(mock.calls.map((c) => c.at)).size, 1, 'one instant for the whole run');
+      assert.equal(mock.calls[0].at, result.at);
+      assert.equal(mock.maxRunning(), 2, 'two lanes by default');
+
+      const json = historyToJSON(await handle.fetchHistory());
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, historyFromJSON(JSON.parse(json)), handle.workflowId);
+      if (process.env.RECORD_HISTORIES === '1') fs.writeFileSync(HISTORY_FILE, json);
+    });
+  });
+
+  it('a failing tenant does not stop the others; the run fails naming it', async () => {
+    const mock = mockActivities(['a', 'b', 'c'], ['b']);
+    await withMockedWorker('data-quality', mock.activities, async (taskQueue) => {
+      const handle = await stack().env.client.workflow.start(dataQualityWorkflow, { workflowId: workflowId(), taskQueue, args: [{ parallelism: 1 }] });
+      await assert.rejects(handle.result(), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        assert.match(String((err.cause as Error).message), /failed for 1 of 3 tenants: b/);
+        return true;
+      });
+      assert.deepEqual(mock.calls.map((c) => c.tenantId), ['a', 'b', 'c'], 'one lane: in order, c after the failed b');
+      assert.equal(mock.maxRunning(), 1);
+    });
+  });
+
+  it('no tenants: nothing to do', async () => {
+    const mock = mockActivities([]);
+    await withMockedWorker('data-quality', mock.activities, async (taskQueue) => {
+      const result = await stack().env.client.workflow.execute(dataQualityWorkflow, { workflowId: workflowId(), taskQueue, args: [{}] });
+      assert.deepEqual({ tenants: result.tenants, energyFilled: result.energyFilled }, { tenants: 0, energyFilled: 0 });
+    });
+  });
+});

@@ -1,0 +1,36 @@
+// The scheduled data-quality run: every tenant's data-quality snapshot (and the sweep that keeps
+// session energy current), one activity per tenant, a few at a time. A failed tenant does not stop
+// the others; the run fails at the end naming them, so the schedule's next run tries again.
+import { ApplicationFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
+import type { DataQualityInput, DataQualityResult, StatisticsActivities } from './contract';
+
+const acts = proxyActivities<StatisticsActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { maximumAttempts: 3, initialInterval: '5 seconds' },
+});
+
+export async function dataQualityWorkflow(input: DataQualityInput = {}): Promise<DataQualityResult> {
+  // Workflow time: deterministic on replay, and one instant for every tenant of the run.
+  const at = new Date().toISOString();
+  const tenants = await acts.listStatisticsTenants();
+  const parallelism = Math.max(1, Math.min(input.parallelism ?? 2, 16));
+  let next = 0;
+  let energyFilled = 0;
+  const failed: string[] = [];
+  const lane = async () => {
+    while (next < tenants.length) {
+      const tenantId = tenants[next++];
+      try {
+        // Awaited first: `x += await …` would read x before the await and lose the other lane's sums.
+        const done = await acts.refreshTenantStatistics({ tenantId, at });
+        energyFilled += done.energyFilled;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        failed.push(tenantId);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallelism, tenants.length) }, lane));
+  if (failed.length > 0) throw ApplicationFailure.nonRetryable(`Data quality failed for ${failed.length} of ${tenants.length} tenants: ${failed.join(', ')}`, 'DataQualityFailed');
+  return { at, tenants: tenants.length, energyFilled };
+}
