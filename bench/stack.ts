@@ -17,6 +17,8 @@ export interface BenchStack {
   apiUrl: string;
   key: string;
   databaseUrl: string;
+  /** The stack's Temporal server (host:port). */
+  temporalAddress: string;
   apiPid: number;
   workerPid: number;
   /** The API's and the worker's JSON logs (info level), for per-phase timings. */
@@ -93,6 +95,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     apiUrl,
     key,
     databaseUrl,
+    temporalAddress: temporal.address,
     apiPid: api.pid!,
     apiLog,
     workerLog,

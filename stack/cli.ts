@@ -1,12 +1,15 @@
 // Operator CLI for deployments that do not use `npm start`:
 //   npm run cli -- create-tenant "<name>" [--admin-email <email>]
 //     creates a tenant (with its organization and first admin member) and prints the admin's key.
+//   npm run cli -- shade-backfill <tenant id> <from YYYY-MM-DD> [<to YYYY-MM-DD>]
+//     runs SHADE over past local days through the tenant's schedule's backfill (stack/shade-cli.ts).
 // Uses DATABASE_URL, or the database of a running `npm start` (recorded in .data/stack.json).
 import fs from 'node:fs';
 import path from 'node:path';
 import { config } from '../config';
 import { migrate, openOrm } from '../db/orm';
 import { createTenantWithAdminKey } from '../domain/api-keys';
+import { shadeBackfill } from './shade-cli';
 
 function databaseUrl(): string {
   if (config.databaseUrl) return config.databaseUrl;
@@ -15,8 +18,20 @@ function databaseUrl(): string {
   throw new Error('Set DATABASE_URL (or run `npm start` first)');
 }
 
+/** TEMPORAL_ADDRESS, or the Temporal server of a running `npm start`. */
+function temporalAddress(): string {
+  if (config.temporalAddress) return config.temporalAddress;
+  const stackFile = path.join(config.dataDir, 'stack.json');
+  if (fs.existsSync(stackFile)) return JSON.parse(fs.readFileSync(stackFile, 'utf8')).temporalAddress;
+  throw new Error('Set TEMPORAL_ADDRESS (or run `npm start` first)');
+}
+
 async function main(argv: string[]) {
   const [command, ...args] = argv;
+  if (command === 'shade-backfill') {
+    const orm = await openOrm(databaseUrl());
+    return shadeBackfill(orm, temporalAddress(), args).finally(() => orm.close());
+  }
   const emailAt = args.indexOf('--admin-email');
   const email = emailAt >= 0 ? args[emailAt + 1] : undefined;
   const rest = emailAt >= 0 ? [...args.slice(0, emailAt), ...args.slice(emailAt + 2)] : args;

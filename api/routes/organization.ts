@@ -1,4 +1,5 @@
 import { getOrganization, putOrganization } from '../../domain/organization';
+import { followTimeZone } from '../../domain/stations/schedules';
 import { defineRoute } from '../route';
 import { OrganizationOut, presentOrganization, PutOrganization } from '../schemas/organization';
 
@@ -26,6 +27,11 @@ export const organizationRoutes = [
     responses: {
       200: { description: 'The organization as stored', schema: OrganizationOut },
     },
-    handler: async ({ em, auth, body }) => ({ body: presentOrganization((await putOrganization(em, auth.tenant, body)).organization) }),
+    handler: async ({ em, auth, body, deps, log }) => {
+      const { organization } = await putOrganization(em, auth.tenant, body);
+      // SHADE runs after the tenant's local midnight: its schedule follows the time zone.
+      if (body.timeZone !== undefined) await followTimeZone(deps.temporal, deps.config.taskQueue, auth.tenant.id, organization.timeZone, log);
+      return { body: presentOrganization(organization) };
+    },
   }),
 ];

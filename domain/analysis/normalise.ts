@@ -67,7 +67,20 @@ export function emptyQuality(): DataQuality {
   return { duplicates: 0, conflicts: 0, outOfOrder: 0, suspiciousUnits: 0, clockIssues: 0, ignored: 0, notes: [] };
 }
 
+// One write normalises a session's readings for the analysis, the station rollups and the session's
+// energy figures: the same readings array, so the later ones reuse the first result. Keyed by the
+// array (and its length, in case a caller appends to it); results are never mutated by readers.
+const normalised = new WeakMap<StoredMeterValue[], { length: number; session: NormalisedSession }>();
+
 export function normalise(values: StoredMeterValue[]): NormalisedSession {
+  const hit = normalised.get(values);
+  if (hit && hit.length === values.length) return hit.session;
+  const session = normaliseReadings(values);
+  normalised.set(values, { length: values.length, session });
+  return session;
+}
+
+function normaliseReadings(values: StoredMeterValue[]): NormalisedSession {
   const q = emptyQuality();
   const ignoredWhy = new Map<string, number>();
   const ignore = (why: string) => {

@@ -149,8 +149,9 @@ export async function batchCompletedEvent(em: EntityManager, tenantId: string, b
 /**
  * `station.anomaly_detected`, the reference's payload (`charging_station_id`, `is_anomaly`,
  * `anomaly_score`, `detection_details`, `analyzed_at`; `event` and `webhook_id` are added per
- * delivery). Defined for subscriptions now; written once station-level detection exists (it does
- * not yet: sessions are analysed one by one).
+ * delivery). Written by SHADE runs (domain/stations/shade-run.ts) in the transaction that stores a
+ * station-day result that is anomalous and was not stored as anomalous before (a re-run of the
+ * same day sends no second event).
  */
 export async function stationAnomalyEvent(
   em: EntityManager,
