@@ -98,6 +98,26 @@ export const config = {
   webhookDisableAfterFailures: int('EVNI_WEBHOOK_DISABLE_AFTER_FAILURES', 0),
   /** The outbox dispatcher wakes on every commit (LISTEN/NOTIFY) and polls this often besides. */
   webhookDispatchPollMs: int('EVNI_WEBHOOK_DISPATCH_POLL_MS', 1_000),
+  /**
+   * Fine-tuning (domain/models/fine-tune.ts, workflows/fine-tune/). Tenant models' ONNX files live
+   * under EVNI_MODELS_DIR (not in git), the jobs' tensors and checkpoints under EVNI_FINE_TUNE_DIR;
+   * the Python training worker polls EVNI_TRAINING_TASK_QUEUE. A model is promoted by itself only
+   * when its base-evaluation score (session + bucket macro-F1) is at most EVNI_FINE_TUNE_PROMOTION_MARGIN
+   * below the base model's.
+   */
+  modelsDir: process.env.EVNI_MODELS_DIR ?? path.join(process.env.EVNI_DATA_DIR ?? path.join(ROOT_DIR, '.data'), 'models'),
+  fineTuneDir: process.env.EVNI_FINE_TUNE_DIR ?? path.join(process.env.EVNI_DATA_DIR ?? path.join(ROOT_DIR, '.data'), 'fine-tune'),
+  trainingTaskQueue: process.env.EVNI_TRAINING_TASK_QUEUE || 'training',
+  trainingPython: process.env.EVNI_TRAINING_PYTHON ?? path.join(ROOT_DIR, '.tools', 'models-venv', 'bin', 'python'),
+  fineTuneMinSessions: int('EVNI_FINE_TUNE_MIN_SESSIONS', 20),
+  fineTuneMaxSessions: int('EVNI_FINE_TUNE_MAX_SESSIONS', 20_000),
+  fineTunePromotionMargin: ((raw: string) => {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`EVNI_FINE_TUNE_PROMOTION_MARGIN must be a non-negative number, got "${raw}"`);
+    return n;
+  })(process.env.EVNI_FINE_TUNE_PROMOTION_MARGIN || '0.02'),
+  fineTuneBaseEvalSessions: int('EVNI_FINE_TUNE_BASE_EVAL_SESSIONS', 200),
+  fineTuneHeartbeatTimeoutMs: int('EVNI_FINE_TUNE_HEARTBEAT_TIMEOUT_MS', 30_000),
   logLevel: process.env.LOG_LEVEL ?? 'info',
   temporalBinary: process.env.TEMPORAL_BINARY ?? path.join(ROOT_DIR, '.tools', 'venv', 'bin', 'temporal'),
 };

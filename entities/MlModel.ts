@@ -3,7 +3,7 @@ import { Tenant } from './Tenant';
 
 /**
  * A detection model in the registry. Base models (no tenant) are seeded from the committed model
- * cards; a tenant's fine-tuned models (later) belong to that tenant and are seen only by it.
+ * cards; a tenant's fine-tuned models belong to that tenant and are seen only by it.
  */
 export class MlModel {
   /** e.g. `csar-2@1.0.0`. */
@@ -18,10 +18,14 @@ export class MlModel {
   metrics: Record<string, unknown> | null = null;
   status!: 'active' | 'training' | 'archived';
   createdAt!: Date;
-  /** Repository-relative path of the ONNX artifact. */
+  /** Base models: repository-relative path of the ONNX artifact; tenant models: absolute path under EVNI_MODELS_DIR. */
   artifactPath: string | null = null;
   description: string | null = null;
   featureVersion!: string;
+  /** A fine-tuned model's card (training data, configuration, evaluation); null for base models (their cards are committed). */
+  card: Record<string, unknown> | null = null;
+  /** The fine-tuning job that made it (tenant models). */
+  fineTuneJobId: string | null = null;
 }
 
 export const MlModelSchema = new EntitySchema<MlModel>({
@@ -41,5 +45,7 @@ export const MlModelSchema = new EntitySchema<MlModel>({
     artifactPath: { type: 'string', length: 500, nullable: true },
     description: { type: 'text', nullable: true },
     featureVersion: { type: 'string', length: 50 },
+    card: { type: 'json', nullable: true, lazy: true },
+    fineTuneJobId: { type: 'uuid', nullable: true },
   },
 });

@@ -2,10 +2,10 @@
 // dev server with UI (unless TEMPORAL_ADDRESS), migrations, the worker and the API as child
 // processes, and a demo tenant whose key is printed. Ctrl-C stops every child.
 import { randomBytes } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { config } from '../config';
+import { config, ROOT_DIR } from '../config';
 import { migrate, openOrm } from '../db/orm';
 import { authenticate, createTenantWithAdminKey } from '../domain/api-keys';
 import { createLogger } from '../logger';
@@ -136,6 +136,21 @@ async function main() {
         void shutdown(1);
       });
     }
+
+    // The Python training worker (fine-tuning, models/training/worker/) with the models' venv.
+    const trainer = spawn(config.trainingPython, [path.join(ROOT_DIR, 'models', 'training', 'worker', 'main.py')], {
+      cwd: ROOT_DIR,
+      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: config.temporalNamespace, EVNI_TRAINING_TASK_QUEUE: config.trainingTaskQueue },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    log.info({ trainingWorkerPid: trainer.pid }, 'training worker started');
+    trainer.once('error', (err) => log.error({ err, python: config.trainingPython }, 'the training worker could not start'));
+    stoppers.push(() => stopChild(trainer));
+    trainer.once('exit', (code, signal) => {
+      if (stopping) return;
+      log.error({ code, signal }, 'training worker exited; stopping the stack');
+      void shutdown(1);
+    });
 
     const apiUrl = `http://${config.host}:${config.port}`;
     await waitForReady(apiUrl);

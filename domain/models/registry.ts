@@ -4,12 +4,13 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { MlModel } from '../../entities';
 import { pgArray, sql } from '../../db/sql';
 import { notFound } from '../errors';
+import { activeModelId, isActiveFor } from './fine-tune';
 
 /** A model as the registry table and GET /v1/models hold it (seeds/002 shapes). */
 export interface ModelRecord {
   id: string;
   name: string;
-  /** "csar_2" | "csar_c_2" | "sorc" */
+  /** "csar_2" | "csar_c_2" | "sorc" | "shade" */
   type: string;
   version: string;
   isBase: boolean;
@@ -42,14 +43,21 @@ export async function syncBaseModels(em: EntityManager, records: ModelRecord[]):
   return records.length;
 }
 
-/** The base models and the tenant's own (the request's tenant filter decides): base first, newest first. */
-export async function listModels(em: EntityManager): Promise<MlModel[]> {
-  return em.find(MlModel, {}, { orderBy: { isBase: 'desc', createdAt: 'desc', id: 'asc' } });
+export interface TenantModel {
+  model: MlModel;
+  /** Whether it analyses the tenant's sessions now (see `isActiveFor`). */
+  active: boolean;
 }
 
-/** One model the tenant can see; `not_found` otherwise. */
-export async function getModel(em: EntityManager, modelId: string): Promise<MlModel> {
-  const model = await em.findOne(MlModel, { id: modelId });
+/** The base models and the tenant's own (the request's tenant filter decides): base first, newest first. */
+export async function listModels(em: EntityManager, tenantId: string): Promise<TenantModel[]> {
+  const [models, activeId] = await Promise.all([em.find(MlModel, {}, { orderBy: { isBase: 'desc', createdAt: 'desc', id: 'asc' } }), activeModelId(em, tenantId)]);
+  return models.map((model) => ({ model, active: isActiveFor(model, activeId) }));
+}
+
+/** One model the tenant can see (another tenant's is `not_found`), with its card. */
+export async function getModel(em: EntityManager, tenantId: string, modelId: string): Promise<TenantModel> {
+  const model = await em.findOne(MlModel, { id: modelId }, { populate: ['card'] });
   if (!model) throw notFound('Model');
-  return model;
+  return { model, active: isActiveFor(model, await activeModelId(em, tenantId)) };
 }

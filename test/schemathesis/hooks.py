@@ -174,6 +174,9 @@ def _only_errors_at(response, places):
 # must equal the key's member's current role (a 422 otherwise).
 STATE_RULES = {
     ("POST", "/v1/api-keys"): (("body", "role"),),
+    # Fine-tuning: the base model must be one this tenant may tune, the batch its own, and the data
+    # source must match enough of its analysed sessions (the 422 names the minimum).
+    ("POST", "/v1/models/fine-tune"): (("body", "baseModelId"), ("body", "dataSource")),
 }
 
 OFFLINE_LANGUAGES = ("en", "de", "nl", "fr", "pl")
