@@ -5,8 +5,13 @@ import type { Orm } from '../db/orm';
 import type { DetectorRegistry } from '../domain/analysis/types';
 import { createBatchActivities } from './batches';
 import { createExplanationActivities, type LlmConnection } from './explanations';
+import { createFineTuneActivities } from './fine-tune';
+import type { FineTuneEnvironment } from '../domain/models/fine-tune-data';
 import { createSessionActivities } from './sessions';
+import { createShadeActivities } from './shade';
+import type { ShadeDetector } from '../domain/shade/types';
 import { createWebhookActivities } from './webhooks';
+import { createStatisticsActivities } from './statistics';
 import type { WebhookSettings } from '../domain/webhooks/settings';
 
 export interface ActivityDeps {
@@ -19,8 +24,12 @@ export interface ActivityDeps {
   webhooks?: WebhookSettings;
   /** The Messages API's key and base URL for explanations; null: no LLM; default: from configuration. */
   llm?: LlmConnection | null;
+  /** The served feature extraction and the fine-tuning folders; absent: fine-tuning jobs fail (non-retryably) at the export. */
+  fineTune?: FineTuneEnvironment;
+  /** SHADE, the station-day detector (loaded with `loadShadeDetector`); absent: SHADE chunks fail (non-retryably). */
+  shade?: ShadeDetector;
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createSessionActivities(deps), ...createBatchActivities(deps), ...createWebhookActivities(deps), ...createExplanationActivities(deps) };
+  return { ...createSessionActivities(deps), ...createBatchActivities(deps), ...createWebhookActivities(deps), ...createExplanationActivities(deps), ...createFineTuneActivities(deps), ...createShadeActivities(deps), ...createStatisticsActivities(deps) };
 }

@@ -42,6 +42,10 @@ export const PERMISSIONS = {
 
   'GET /v1/models': 'member',
   'GET /v1/models/{model_id}': 'member',
+  'POST /v1/models/{model_id}/promote': 'admin',
+  'POST /v1/models/fine-tune': 'admin',
+  'GET /v1/models/fine-tune/{job_id}': 'member',
+  'POST /v1/models/fine-tune/{job_id}/cancel': 'admin',
 
   'GET /v1/webhooks': 'member',
   'POST /v1/webhooks': 'admin',
@@ -50,6 +54,23 @@ export const PERMISSIONS = {
   'DELETE /v1/webhooks/{webhook_id}': 'admin',
   'POST /v1/webhooks/{webhook_id}/rotate-secret': 'admin',
   'POST /v1/webhooks/{webhook_id}/test': 'admin',
+
+  'GET /v1/statistics': 'member',
+
+  'GET /v1/stations': 'member',
+  'GET /v1/stations/lookup': 'member',
+  'GET /v1/stations/{charging_station_id}': 'member',
+  'GET /v1/stations/{charging_station_id}/connectors': 'member',
+  'GET /v1/stations/{charging_station_id}/energy': 'member',
+  'GET /v1/stations/{charging_station_id}/inference': 'member',
+  'GET /v1/stations/{charging_station_id}/anomalies': 'member',
+  'GET /v1/stations/{charging_station_id}/shade-overview': 'member',
+
+  'GET /v1/anomalies': 'member',
+  'GET /v1/anomalies/connectors': 'member',
+  'GET /v1/anomalies/sessions': 'member',
+  'GET /v1/anomalies/sessions/{session_id}/categories/{category_id}/details': 'member',
+  'PUT /v1/anomalies/issues/{issue_id}': 'member',
 } as const satisfies Record<string, Access>;
 
 export type Endpoint = keyof typeof PERMISSIONS;

@@ -24,6 +24,8 @@ import type { RawMeterValue } from '../domain/analysis/types';
 import { benchSessions, READINGS_PER_SESSION } from './sessions';
 import { memoryOf, startBenchStack, type BenchStack } from './stack';
 import { webhookBench } from './webhooks';
+import { shadeBench } from './shade';
+import { anomaliesOnly } from './anomalies';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -615,6 +617,8 @@ async function webhooksOnly() {
 
 async function main() {
   if (process.argv.includes('--webhooks')) return webhooksOnly();
+  if (process.argv.includes('--shade')) return shadeBench(out); // stations and SHADE (bench/shade.ts)
+  if (process.argv.includes('--anomalies')) return anomaliesOnly(out, machine());
   const options = INTERACTIVE_ONLY ? '--interactive-only' : `--sizes ${SIZES.join(',')}${INTERACTIVE ? '' : ' --no-interactive'}`;
   out(`# Benchmarks`);
   out();

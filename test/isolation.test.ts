@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { routes } from '../api/routes';
 import { accessOf } from '../api/permissions';
 import { call, newTenant, type Res } from './helpers/http';
+import { sql } from '../db/sql';
+import { stack } from './helpers/stack';
 
 const reading = (minute: number, value: number) => ({
   timestamp: new Date(Date.parse('2026-03-06T08:00:00Z') + minute * 60_000).toISOString(),
@@ -37,8 +39,31 @@ const ID_PROVIDERS: Record<string, ((a: Tenant) => Promise<string>) | null> = {
     assert.ok(res.status === 200 || res.status === 201, `creating tenant A's webhook: ${res.status} ${res.text}`);
     return res.body.id;
   },
-  // The base models are one catalogue shared by every tenant (no tenant has fine-tuned models yet).
-  model_id: null,
+  // The station of tenant A's sessions (stations are addressed by the client's id).
+  charging_station_id: async () => 'CP-ISO-A',
+  // A fine-tuned model and a fine-tuning job of tenant A, stored as a finished job stores them (a real
+  // fine-tune needs the Python training worker: test/fine-tune.test.ts runs one, with its own isolation checks).
+  model_id: async (a) => {
+    const id = `model-ft-iso-${a.tenantId}`;
+    await sql(stack().orm.em.fork(), `insert into ml_models (id, tenant_id, name, type, version, is_base, status, created_at, feature_version) values (?, ?, 'iso', 'csar_c_2', '2.0.0-ft.iso', false, 'active', now(), 'evni-features-2')`, [id, a.tenantId]);
+    return id;
+  },
+  job_id: async (a) => {
+    const [job] = await sql(stack().orm.em.fork(), `insert into fine_tune_jobs (id, tenant_id, base_model_id, name, training_config, data_source, status, session_count, created_at, updated_at)
+      values (gen_random_uuid(), ?, 'model-csar-c2-base', 'iso', '{}', '{"type":"sessions"}', 'running', 20, now(), now()) returning id`, [a.tenantId]);
+    return job.id;
+  },
+  // A category of the anomaly workspace (by name, lower case: a marker no other response holds).
+  category_id: async () => 'kwh_decrease',
+  // The issue of an anomalous session of tenant A (KWH_DECREASE: the register resets at sample 80).
+  issue_id: async (a) => {
+    const meterValues = Array.from({ length: 121 }, (_, i) => ({ ...reading(i / 4, i < 80 ? 10 + i * 0.05 : (i - 80) * 0.05) }));
+    const res = await call('POST', '/v1/sessions', { key: a.key, body: { sessionId: 'iso-a-anomalous', chargingStationId: 'CP-ISO-A', meterValues } });
+    assert.equal(res.status, 201, res.text);
+    const list = await call('GET', '/v1/anomalies?chargingSessionId=iso-a-anomalous', { key: a.key });
+    assert.equal(list.body?.content?.length, 1, `tenant A's anomaly: ${list.text}`);
+    return list.body.content[0].id;
+  },
 };
 
 /** Bodies that pass validation, for endpoints where `{}` does not (so the answer is about the id, not the body). */
@@ -48,6 +73,7 @@ const BODIES: Record<string, unknown> = {
   'PATCH /v1/members/{user_id}': { role: 'member' },
   'POST /v1/sessions/{session_id}/ask': { question: 'Why is this session anomalous?' },
   'PATCH /v1/webhooks/{webhook_id}': { enabled: false },
+  'PUT /v1/anomalies/issues/{issue_id}': { status: 'IN_PROGRESS' },
 };
 
 const paramsOf = (path: string) => [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);

@@ -10,6 +10,11 @@
 // - batch-workflow.json: the batch workflow (3 lanes, 10 chunks), recorded by test/workflows/batch.test.ts.
 // - explanation-workflow.json: the explanation workflow (three model calls, three tool calls), recorded by
 //   test/workflows/explanation.test.ts.
+// - fine-tune-workflow.json: the fine-tuning workflow (export, a training attempt lost after two epochs and
+//   its resumed retry, evaluation, ONNX export, registration), recorded by test/workflows/fine-tune.test.ts.
+// - data-quality.json: the scheduled data-quality workflow (five tenants, two lanes), recorded by test/workflows/data-quality.test.ts.
+// - shade-run.json: the SHADE run (plan, 7 stations in 3 chunks over 2 lanes, the day search attribute),
+//   recorded by test/workflows/shade.test.ts.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';

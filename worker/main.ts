@@ -5,8 +5,12 @@ import { createLogger } from '../logger';
 import { connectWorker } from '../temporal/connection';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
-import { ServedDetectorRegistry } from '../models/serving/detector-registry';
+import { ServedDetectorRegistry, servedFineTuneEnvironment } from '../models/serving/detector-registry';
 import { createWorker } from './worker';
+import { ensureDataQualitySchedule } from '../temporal/statistics-schedule';
+import { loadShadeDetector } from '../models/serving/shade';
+import { startShadeScheduleKeeper } from '../temporal/shade-schedules';
+import { shadeTenants } from '../domain/stations/schedules';
 import { startWebhookDispatcher } from '../domain/webhooks/dispatcher';
 import { deliveryPolicy, webhookSettings } from '../domain/webhooks/settings';
 
@@ -18,16 +22,21 @@ async function main() {
   if (!config.databaseUrl || !config.temporalAddress) throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set');
   const orm = await openOrm(config.databaseUrl);
   const connection = await connectWorker(config.temporalAddress);
-  const detectors = new ServedDetectorRegistry({ threads: config.onnxThreads });
+  const detectors = new ServedDetectorRegistry({ threads: config.onnxThreads, orm });
   // Load the ONNX models while the worker starts, not on the first session a client is waiting for.
   await detectors.served();
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
-  const worker = await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, deps: { orm, detectors, temporal } });
+  await ensureDataQualitySchedule(temporal, config.taskQueue); // statistics: the data-quality schedule (idempotent)
+  const worker = await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, deps: { orm, detectors, temporal, fineTune: servedFineTuneEnvironment(config), shade: await loadShadeDetector({ threads: config.onnxThreads }) } });
+  // SHADE: a schedule per tenant, created now for every tenant and then for new ones and time-zone changes.
+  const shadeSchedules = startShadeScheduleKeeper({ client: temporal, taskQueue: config.taskQueue, tenants: () => shadeTenants(orm.em.fork()), everyMs: 60_000, log });
+  await shadeSchedules.ready;
   // Webhooks: the outbox dispatcher starts a delivery workflow per (event, endpoint).
   const dispatcher = await startWebhookDispatcher({ orm, temporal, taskQueue: config.taskQueue, policy: deliveryPolicy(webhookSettings(config)), pollMs: config.webhookDispatchPollMs, log });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => worker.shutdown());
   log.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker running');
   await worker.run();
+  await shadeSchedules.stop();
   await dispatcher.stop();
   await connection.close();
   await orm.close();

@@ -11,4 +11,7 @@ export const ANOMALY_SCORE = defineSearchAttributeKey('EvniAnomalyScore', Search
 export const WEBHOOK_ENDPOINT_ID = defineSearchAttributeKey('EvniWebhookEndpointId', SearchAttributeType.KEYWORD);
 export const WEBHOOK_EVENT_TYPE = defineSearchAttributeKey('EvniWebhookEventType', SearchAttributeType.KEYWORD);
 
-export const ALL_SEARCH_ATTRIBUTES = [TENANT_ID, STATION_ID, IS_ANOMALY, ANOMALY_SCORE, WEBHOOK_ENDPOINT_ID, WEBHOOK_EVENT_TYPE];
+/** SHADE runs: the local day a run analysed (YYYY-MM-DD). */
+export const SHADE_DAY = defineSearchAttributeKey('EvniShadeDay', SearchAttributeType.KEYWORD);
+
+export const ALL_SEARCH_ATTRIBUTES = [TENANT_ID, STATION_ID, IS_ANOMALY, ANOMALY_SCORE, WEBHOOK_ENDPOINT_ID, WEBHOOK_EVENT_TYPE, SHADE_DAY];

@@ -19,6 +19,11 @@ import { Migration20261206211000 } from './Migration20261206211000_rate_limits';
 import { Migration20261207190000 } from './Migration20261207190000_explanations';
 import { Migration20261207200000 } from './Migration20261207200000_webhooks';
 import { Migration20261207210000 } from './Migration20261207210000_llm_budget';
+import { Migration20261208110000 } from './Migration20261208110000_station_rollups';
+import { Migration20261208105000 } from './Migration20261208105000_statistics';
+import { Migration20261208100000 } from './Migration20261208100000_anomaly_issues';
+import { Migration20261208130000 } from './Migration20261208130000_detector_version_length';
+import { Migration20261208120000 } from './Migration20261208120000_fine_tune';
 
 export const migrationsList = [
   { name: 'Migration20261124210513_tenancy', class: Migration20261124210513 },
@@ -40,4 +45,9 @@ export const migrationsList = [
   { name: 'Migration20261207190000_explanations', class: Migration20261207190000 },
   { name: 'Migration20261207200000_webhooks', class: Migration20261207200000 },
   { name: 'Migration20261207210000_llm_budget', class: Migration20261207210000 },
+  { name: 'Migration20261208100000_anomaly_issues', class: Migration20261208100000 },
+  { name: 'Migration20261208105000_statistics', class: Migration20261208105000 },
+  { name: 'Migration20261208110000_station_rollups', class: Migration20261208110000 },
+  { name: 'Migration20261208120000_fine_tune', class: Migration20261208120000 },
+  { name: 'Migration20261208130000_detector_version_length', class: Migration20261208130000 },
 ];

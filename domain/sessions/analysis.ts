@@ -6,11 +6,12 @@ import { analyseMany } from '../analysis/analyse';
 import type { AnalysisResult, BatchDetector, StoredMeterValue } from '../analysis/types';
 import { pgArray, sql } from '../../db/sql';
 import { watchSessionAnomalies } from '../webhooks/events';
+import { detectionsOf, recordDetections } from '../anomalies/detections';
+import { anyIssueIncidentSql, anyIssueRecurringSql } from '../anomalies/flags';
+import { upkeepStationRollups } from '../stations/rollups';
+import { sessionEnergy, type SessionEnergy } from '../statistics/session-energy';
 
 export type Verdict = AnalysisResult | { status: 'failed'; message: string };
-
-/** Sessions with an anomaly of the same category at the same station within this window recur. */
-const RECURRENCE_WINDOW_DAYS = 30;
 
 export interface SessionToAnalyse {
   readings: StoredMeterValue[];
@@ -77,7 +78,7 @@ function parseReadings(text: string): StoredMeterValue[] {
 export async function storeVerdicts(
   em: EntityManager,
   tenantId: string,
-  verdicts: { sessionDbId: string; verdict: Verdict; fresh?: boolean }[],
+  verdicts: { sessionDbId: string; verdict: Verdict; fresh?: boolean; energy?: SessionEnergy }[],
 ): Promise<void> {
   if (verdicts.length === 0) return;
   // Webhooks: what the sessions showed before this verdict decides whether an event is due.
@@ -86,7 +87,7 @@ export async function storeVerdicts(
   // to replace: a chunk of new sessions skips the delete. Callers set `fresh` only for such sessions.
   const replaced = verdicts.filter((v) => !v.fresh).map((v) => v.sessionDbId);
   if (replaced.length > 0) await sql(em, 'delete from session_anomalies where tenant_id = ? and session_id = any(?::uuid[])', [tenantId, pgArray(replaced)]);
-  // Anomalies first: the sessions' update below reads them to decide recurrence.
+  // Anomalies and issues first: the sessions' update below reads the issues for isRecurring/isIncident.
   const anomalies = verdicts.flatMap(({ sessionDbId, verdict: v }) =>
     v.status === 'active'
       ? v.anomalies.map((a) => ({
@@ -109,7 +110,10 @@ export async function storeVerdicts(
       [tenantId, JSON.stringify(anomalies)],
     );
   }
-  const rows = verdicts.map(({ sessionDbId, verdict: v }) =>
+  // The workspace's issues: only a completed analysis says which categories are (no longer) there.
+  const known = verdicts.filter((v) => !v.fresh && v.verdict.status === 'active').map((v) => v.sessionDbId);
+  await recordDetections(em, tenantId, detectionsOf(anomalies), known, replaced);
+  const rows = verdicts.map(({ sessionDbId, verdict: v, energy }) =>
     v.status === 'active'
       ? {
           id: sessionDbId,
@@ -120,36 +124,33 @@ export async function storeVerdicts(
           anomaly_confidence: v.anomalyConfidence,
           // The references count categories, not ranges: two ENERGY_PIT ranges are one category.
           anomaly_count: new Set(v.anomalies.map((a) => a.category)).size,
-          categories: [...new Set(v.anomalies.map((a) => a.category))],
           quality: v.quality,
           analysis_window: v.window,
           detector: v.detector,
           soc_reconstructed: v.soc?.socReconstructed ?? false,
           reconstructed_soc: v.soc?.socReconstructed ? v.soc.reconstructedSoc : null,
           sorc_confidence: v.soc?.sorcConfidence ?? null,
+          delivered_kwh: energy?.deliveredKwh ?? null,
+          unbilled_kwh: energy?.unbilledKwh ?? null,
         }
-      : { id: sessionDbId, status: v.status, message: v.message, anomaly_count: 0, categories: [], quality: 'quality' in v ? v.quality : null, soc_reconstructed: false },
+      : { id: sessionDbId, status: v.status, message: v.message, anomaly_count: 0, quality: 'quality' in v ? v.quality : null, soc_reconstructed: false },
   );
-  // One write per session row. Recurring: another recent session at the same station showed one of
-  // this session's categories. The lookup starts from the station's sessions (indexed by tenant and
-  // station), not from every anomaly of a category in the tenant, which grows with the tenant.
+  // One write per session row. isRecurring/isIncident as of this analysis (domain/anomalies/flags.ts;
+  // session reads compute them live, since later sessions can make an earlier one recur).
   await sql(em, `update charging_sessions s set status = r.status, message = r.message, is_anomaly = r.is_anomaly,
         anomaly_score = r.anomaly_score, anomaly_confidence = r.anomaly_confidence, anomaly_count = r.anomaly_count,
-        is_incident = case when r.status = 'active' then false end,
-        is_recurring = case when r.status = 'active' then r.anomaly_count > 0 and exists (
-          select 1 from charging_sessions os
-            join session_anomalies other on other.session_id = os.id
-           where os.tenant_id = s.tenant_id and os.station_id = s.station_id and os.id <> s.id
-             and os.created_at > now() - (? || ' days')::interval
-             and other.category in (select jsonb_array_elements_text(r.categories))) end,
+        is_incident = case when r.status = 'active' then r.anomaly_count > 0 and ${anyIssueIncidentSql('s.id')} end,
+        is_recurring = case when r.status = 'active' then r.anomaly_count > 0 and ${anyIssueRecurringSql('s.id')} end,
         analyzed_at = case when r.status = 'active' then now() end, quality = r.quality,
         analysis_window = r.analysis_window, detector = r.detector, soc_reconstructed = r.soc_reconstructed,
-        reconstructed_soc = r.reconstructed_soc, sorc_confidence = r.sorc_confidence, updated_at = now()
+        reconstructed_soc = r.reconstructed_soc, sorc_confidence = r.sorc_confidence, updated_at = now(),
+        delivered_kwh = r.delivered_kwh, unbilled_kwh = r.unbilled_kwh,
+        energy_analyzed_at = case when r.status = 'active' and r.delivered_kwh is not null then now() end
        from jsonb_to_recordset(?::jsonb) as r(id uuid, status text, message text, is_anomaly boolean, anomaly_score float8,
-            anomaly_confidence float8, anomaly_count int, categories jsonb, quality jsonb, analysis_window jsonb, detector text,
-            soc_reconstructed boolean, reconstructed_soc jsonb, sorc_confidence float8)
+            anomaly_confidence float8, anomaly_count int, quality jsonb, analysis_window jsonb, detector text,
+            soc_reconstructed boolean, reconstructed_soc jsonb, sorc_confidence float8, delivered_kwh float8, unbilled_kwh float8)
       where s.id = r.id and s.tenant_id = ?`,
-    [String(RECURRENCE_WINDOW_DAYS), JSON.stringify(rows), tenantId],
+    [JSON.stringify(rows), tenantId],
   );
   // In this transaction: the outbox event commits with the verdict, or neither does.
   await emitAnomalyEvents?.();
@@ -181,6 +182,14 @@ export async function analyseAndStore(
     sessions.map((s) => ({ readings: s.readings ?? kept.get(s.sessionDbId) ?? [], metadata: s.metadata })),
   );
   const analyseMs = performance.now() - t0;
-  await storeVerdicts(em, tenantId, sessions.map((s, i) => ({ sessionDbId: s.sessionDbId, verdict: verdicts[i], fresh: s.fresh })));
+  const readingsOf = (s: SessionToStore) => s.readings ?? kept.get(s.sessionDbId) ?? [];
+  // The statistics' energy figures, from all of the session's readings (normalised once: see normalise).
+  await storeVerdicts(em, tenantId, sessions.map((s, i) => ({
+    sessionDbId: s.sessionDbId,
+    verdict: verdicts[i],
+    fresh: s.fresh,
+    energy: verdicts[i].status === 'active' ? sessionEnergy(readingsOf(s)) : undefined,
+  })));
+  await upkeepStationRollups(em, tenantId, sessions.map((s) => ({ sessionDbId: s.sessionDbId, readings: readingsOf(s), fresh: s.fresh })));
   return { verdicts, analyseMs };
 }

@@ -15,7 +15,11 @@ import { syncBaseModels } from '../../domain/models/registry';
 import { committedBaseModels } from '../../models/serving/registry';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { createWorker } from '../../worker/worker';
-import { ServedDetectorRegistry } from '../../models/serving/detector-registry';
+import { ensureDataQualitySchedule } from '../../temporal/statistics-schedule';
+import { loadShadeDetector } from '../../models/serving/shade';
+import { startShadeScheduleKeeper, type ShadeScheduleKeeper } from '../../temporal/shade-schedules';
+import { shadeTenants } from '../../domain/stations/schedules';
+import { ServedDetectorRegistry, servedFineTuneEnvironment } from '../../models/serving/detector-registry';
 import { scratchDatabase, startEmbeddedPostgres, type RunningPostgres } from '../../stack/postgres';
 import { DEV_SERVER_DYNAMIC_CONFIG } from '../../stack/temporal-server';
 import { freePort } from './ports';
@@ -36,6 +40,8 @@ export interface TestStack {
   logLines: Record<string, unknown>[];
   /** The webhook settings of the stack's worker and API (short retries, http to loopback allowed). */
   webhooks: WebhookSettings;
+  /** Keeps a SHADE schedule per tenant (as the worker does). */
+  shadeSchedules: ShadeScheduleKeeper;
 }
 
 let current: TestStack | undefined;
@@ -97,14 +103,22 @@ export async function startTestStack(): Promise<TestStack> {
   // Deliveries never leave the machine: the tests' receivers are on loopback, and fuzzed or made-up
   // public URLs must not reach real hosts.
   const webhooks = webhookSettings(webhookConfig, { egress: (a) => a.address === '127.0.0.1' || a.address === '::1' });
-  const detectors = new ServedDetectorRegistry({ threads: config.onnxThreads });
+  const detectors = new ServedDetectorRegistry({ threads: config.onnxThreads, orm });
+  // Fine-tuning: tenant models and job files in folders of the run's own (test/fine-tune.test.ts).
+  const fineTuneDirs = { modelsDir: fs.mkdtempSync(path.join(os.tmpdir(), 'evni-test-models-')), fineTuneDir: fs.mkdtempSync(path.join(os.tmpdir(), 'evni-test-fine-tune-')) };
+  stoppers.push(async () => Object.values(fineTuneDirs).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
   const worker = await createWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
-    deps: { orm, detectors, temporal: env.client, webhooks },
+    deps: { orm, detectors, temporal: env.client, webhooks, fineTune: servedFineTuneEnvironment(fineTuneDirs), shade: await loadShadeDetector({ threads: config.onnxThreads }) },
   });
   const running = worker.run();
+  await ensureDataQualitySchedule(env.client, taskQueue); // statistics: the data-quality schedule, as the worker creates it
+  // SHADE: the per-tenant schedules, as the worker keeps them (tests call `shadeSchedules.sync()` after making a tenant).
+  const shadeSchedules = startShadeScheduleKeeper({ client: env.client, taskQueue, tenants: () => shadeTenants(orm.em.fork()), everyMs: 5_000 });
+  await shadeSchedules.ready;
+  stoppers.push(() => shadeSchedules.stop());
   stoppers.push(async () => {
     worker.shutdown();
     await running;
@@ -119,11 +133,11 @@ export async function startTestStack(): Promise<TestStack> {
   // limits still apply, and test/rate-limits.test.ts covers both.
   const dispatcher = await startWebhookDispatcher({ orm, temporal: env.client, taskQueue, policy: deliveryPolicy(webhooks), pollMs: 200 });
   stoppers.push(() => dispatcher.stop());
-  const testConfig = { ...webhookConfig, taskQueue, temporalNamespace: env.namespace ?? 'default', rateLimitPerMinute: 0, batchSubmitLimitPerMinute: 0 };
+  const testConfig = { ...webhookConfig, taskQueue, temporalNamespace: env.namespace ?? 'default', rateLimitPerMinute: 0, batchSubmitLimitPerMinute: 0, fineTuneHeartbeatTimeoutMs: 10_000, fineTuneBaseEvalSessions: 40 };
   const { server, url } = await listen({ orm, temporal: env.client, config: testConfig, logger }, 0, '127.0.0.1');
   stoppers.push(() => closeServer(server));
 
-  current = { apiUrl: url, databaseUrl, orm, env, taskQueue, worker, detectors, logLines, webhooks };
+  current = { apiUrl: url, databaseUrl, orm, env, taskQueue, worker, detectors, logLines, webhooks, shadeSchedules };
   return current;
 }
 
