@@ -63,15 +63,18 @@ export interface DetectionDetails {
   actual_energy_kwh: number;
   connector_id?: string | null;
   /** Every finding of the day, strongest first (the top-level fields repeat the first). */
-  findings?: {
-    anomaly_type: StationAnomalyType;
-    connector_id: string | null;
-    start_minute: number;
-    end_minute: number;
-    score: number;
-    expected_energy_kwh: number;
-    actual_energy_kwh: number;
-  }[];
+  findings?: StationFinding[];
+}
+
+/** One finding of a station-day; minutes are offsets from the day's start, both ends included. */
+export interface StationFinding {
+  anomaly_type: StationAnomalyType;
+  connector_id: string | null;
+  start_minute: number;
+  end_minute: number;
+  score: number;
+  expected_energy_kwh: number;
+  actual_energy_kwh: number;
 }
 
 export interface StationDayResult {

@@ -12,19 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
-VENV=.tools/models-venv
-PY=$VENV/bin/python
 TSX=node_modules/.bin/tsx
 [ -x "$TSX" ] || { echo "node_modules missing: run npm ci first" >&2; exit 1; }
 
-stamp=$VENV/.requirements.sha256
-want=$(sha256sum models/training/requirements.txt | cut -d' ' -f1)
-if [ ! -x "$PY" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "== Python environment ($VENV)"
-  [ -x "$PY" ] || python3 -m venv "$VENV"
-  "$PY" -m pip install --quiet --disable-pip-version-check -r models/training/requirements.txt
-  echo "$want" > "$stamp"
-fi
+. models/training/venv.sh
 
 echo "== Datasets"
 "$TSX" models/training/export-dataset.ts --seed csar-train-1 --count "${TRAIN_COUNT:-8000}" --holdout exclude --out models/datasets/train

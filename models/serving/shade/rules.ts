@@ -2,20 +2,12 @@
 // (docs/station-anomaly-types.md), checked on one station-day. Pure functions over the input. The
 // learned model (./model.ts) adds no finding: it scores the day and raises markers only inside the
 // ranges found here, so every reported finding satisfies its type's hard edge.
-import type { ConnectorDay, DaySession, StationAnomalyType, StationDayInput } from '../../../domain/shade/types';
+import type { ConnectorDay, DaySession, StationDayInput, StationFinding } from '../../../domain/shade/types';
 import { clockHour, LOG_OFFSET_WH, MIN_SAME_WEEKDAY_DAYS, weekdayBaseline, type Baseline } from './baseline';
 
 export { MIN_SAME_WEEKDAY_DAYS };
 
-export interface Finding {
-  anomaly_type: StationAnomalyType;
-  connector_id: string | null;
-  start_minute: number;
-  end_minute: number;
-  score: number;
-  expected_energy_kwh: number;
-  actual_energy_kwh: number;
-}
+export type Finding = StationFinding;
 
 /** The thresholds of docs/station-anomaly-types.md. */
 export const RULES = {
