@@ -96,15 +96,13 @@ export async function statisticsFor(em: EntityManager, tenantId: string, period:
     sessionTotals(em, tenantId, period),
     sql(
       em,
-      `select count(*) filter (where ${ACTIVE})::int as active, count(*)::int as total, count(distinct i.session_id)::int as sessions${
-        probePlaces ? '' : `, count(distinct (i.station_id, coalesce(i.connector_id, '')))::int as connectors, count(distinct i.station_id)::int as stations`
-      }
+      `select count(*) filter (where ${ACTIVE})::int as active, count(*)::int as total, count(distinct i.session_id)::int as sessions
          from anomaly_issues i where ${inPeriod} and ${STANDING}`,
       [tenantId, lo, hi],
     ),
     // Distinct connectors and stations of a long period: one probe per known connector or station
     // into the standing anomalies' index, rather than de-duplicating every anomaly of the period
-    // (a short period's anomalies are fewer than the probes: counted above).
+    // (a short period's anomalies are fewer than the probes: grouped below).
     probePlaces
       ? sql(
           em,
@@ -116,7 +114,13 @@ export async function statisticsFor(em: EntityManager, tenantId: string, period:
                      select 1 from anomaly_issues i where i.station_id = st.id and ${inPeriod} and ${STANDING})) as stations`,
           [tenantId, tenantId, lo, hi, tenantId, tenantId, lo, hi, tenantId, tenantId, lo, hi],
         )
-      : Promise.resolve([]),
+      : // Grouped by hashing first: count(distinct (station, connector)) sorts every anomaly's row value (4–5× slower).
+        sql(
+          em,
+          `select count(*)::int as connectors, count(distinct p.station_id)::int as stations
+             from (select i.station_id from anomaly_issues i where ${inPeriod} and ${STANDING} group by i.station_id, coalesce(i.connector_id, '')) p`,
+          [tenantId, lo, hi],
+        ),
     // Each session once, however many of its issues match; its energy by primary key (the limit
     // keeps the planner from hashing the whole sessions table for a period's few thousand sessions).
     sql(
@@ -138,9 +142,9 @@ export async function statisticsFor(em: EntityManager, tenantId: string, period:
   return {
     activeAnomaliesCount: issues.active,
     sessionsWithAnomaliesCount: issues.sessions,
-    connectorsWithAnomaliesCount: num((places ?? issues).connectors),
+    connectorsWithAnomaliesCount: num(places?.connectors),
     totalAnomaliesCount: issues.total,
-    chargingStationsWithAnomaliesCount: num((places ?? issues).stations),
+    chargingStationsWithAnomaliesCount: num(places?.stations),
     uptimePercentage: uptime.current,
     uptimeDelta: round(uptime.current - uptime.previous, 4),
     totalSessions: sessions.total,
@@ -149,7 +153,7 @@ export async function statisticsFor(em: EntityManager, tenantId: string, period:
     revenueLeakEstimate: money2(num(money?.leak_kwh)),
     anomalousSessions: sessions.anomalous,
     totalStations: stations.total,
-    stationsWithAnomalies: num((places ?? issues).stations),
+    stationsWithAnomalies: num(places?.stations),
     anomalyRate: sessions.total === 0 ? 0 : round(sessions.anomalous / sessions.total, 6),
     // Float sums of many session figures: rounded so that the same data always answers the same.
     totalEnergyKwh: round(sessions.kwh, 3),
