@@ -8,21 +8,26 @@ export const DATA_QUALITY_SCHEDULE_ID = 'statistics-data-quality';
 export const DATA_QUALITY_WORKFLOW_ID = 'statistics-data-quality';
 
 export interface DataQualityInput {
-  /** Tenants refreshed at once (default 2: the machine's cores, shared with the API). */
+  /** Activities running at once (default 2: the machine's cores, shared with the API). */
   parallelism?: number;
+  /**
+   * Tenants per activity (default 25): one activity per tenant would make a run's cost grow with
+   * Temporal round trips rather than with the work, which is a few statements per tenant.
+   */
+  chunkSize?: number;
 }
 
-export interface TenantRefreshInput {
-  tenantId: string;
+export interface TenantsRefreshInput {
+  tenantIds: string[];
   /** The snapshot's instant (ISO): the workflow's clock, the same for every tenant of one run. */
   at: string;
 }
 
-export interface TenantRefreshResult {
+export interface TenantsRefreshResult {
   /** Sessions whose delivered-energy figures the sweep filled. */
   energyFilled: number;
-  /** Sessions the 'all' range counted. */
-  sessions: number;
+  /** Tenants of the chunk whose refresh failed (the others were stored). */
+  failed: string[];
 }
 
 export interface DataQualityResult {
@@ -34,6 +39,6 @@ export interface DataQualityResult {
 export interface StatisticsActivities {
   /** Every tenant's id. */
   listStatisticsTenants(): Promise<string[]>;
-  /** Fills missing or stale session energy, compacts the daily session rollup, then computes and stores the tenant's data-quality snapshot. */
-  refreshTenantStatistics(input: TenantRefreshInput): Promise<TenantRefreshResult>;
+  /** For each tenant in turn: fills missing or stale session energy, compacts the daily session rollup, then computes and stores its data-quality snapshot. */
+  refreshTenantsStatistics(input: TenantsRefreshInput): Promise<TenantsRefreshResult>;
 }

@@ -1,5 +1,5 @@
 // The scheduled data-quality run: every tenant's data-quality snapshot (and the sweep that keeps
-// session energy current), one activity per tenant, a few at a time. A failed tenant does not stop
+// session energy current), in chunks of tenants, a few chunks at a time. A failed tenant does not stop
 // the others; the run fails at the end naming them, so the schedule's next run tries again.
 import { ApplicationFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { DataQualityInput, DataQualityResult, StatisticsActivities } from './contract';
@@ -14,23 +14,27 @@ export async function dataQualityWorkflow(input: DataQualityInput = {}): Promise
   const at = new Date().toISOString();
   const tenants = await acts.listStatisticsTenants();
   const parallelism = Math.max(1, Math.min(input.parallelism ?? 2, 16));
+  const size = Math.max(1, Math.min(input.chunkSize ?? 25, 500));
+  const chunks: string[][] = [];
+  for (let i = 0; i < tenants.length; i += size) chunks.push(tenants.slice(i, i + size));
   let next = 0;
   let energyFilled = 0;
   const failed: string[] = [];
   const lane = async () => {
-    while (next < tenants.length) {
-      const tenantId = tenants[next++];
+    while (next < chunks.length) {
+      const tenantIds = chunks[next++];
       try {
         // Awaited first: `x += await …` would read x before the await and lose the other lane's sums.
-        const done = await acts.refreshTenantStatistics({ tenantId, at });
+        const done = await acts.refreshTenantsStatistics({ tenantIds, at });
         energyFilled += done.energyFilled;
+        failed.push(...done.failed);
       } catch (err) {
         if (isCancellation(err)) throw err;
-        failed.push(tenantId);
+        failed.push(...tenantIds);
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(parallelism, tenants.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(parallelism, chunks.length) }, lane));
   if (failed.length > 0) throw ApplicationFailure.nonRetryable(`Data quality failed for ${failed.length} of ${tenants.length} tenants: ${failed.join(', ')}`, 'DataQualityFailed');
   return { at, tenants: tenants.length, energyFilled };
 }
