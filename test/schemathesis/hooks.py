@@ -177,6 +177,8 @@ STATE_RULES = {
     # Fine-tuning: the base model must be one this tenant may tune, the batch its own, and the data
     # source must match enough of its analysed sessions (the 422 names the minimum).
     ("POST", "/v1/models/fine-tune"): (("body", "baseModelId"), ("body", "dataSource")),
+    # An issue's assignee must be a member of the organization (by email): the stored members decide.
+    ("PUT", "/v1/anomalies/issues/{issue_id}"): (("body", "assignedTo"),),
 }
 
 OFFLINE_LANGUAGES = ("en", "de", "nl", "fr", "pl")
