@@ -3,6 +3,8 @@
 // revenue from the organization's price, connector uptime and its delta, an issue marked a false
 // positive, and the data-quality snapshot: null, then filled once the schedule's workflow ran.
 import assert from 'node:assert/strict';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { ensureDataQualitySchedule } from '../temporal/statistics-schedule';
 import { DATA_QUALITY_SCHEDULE_ID } from '../workflows/data-quality/contract';
 import type { dataQualityWorkflow } from '../workflows/data-quality/workflow';
 import type { RawMeterValue } from '../domain/analysis/types';
@@ -27,10 +29,14 @@ const close = (a: number, b: number, what: string, tol = 0.011) => assert.ok(Mat
 /** Triggers the data-quality schedule and waits for the run it started to complete. */
 async function runDataQualityNow(): Promise<void> {
   const client = stack().env.client;
+  // Other files start workers of their own task queues (crash and kill tests run worker/main.ts),
+  // and a worker points the one schedule at its queue: point it back at this stack's worker, and
+  // trigger past any run left on a queue that worker no longer polls.
+  await ensureDataQualitySchedule(client, stack().taskQueue);
   const schedule = client.schedule.getHandle(DATA_QUALITY_SCHEDULE_ID);
   const before = (await schedule.describe()).info.recentActions.length;
   const triggered = Date.now();
-  await schedule.trigger();
+  await schedule.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
   const action = await waitFor('the schedule to start a run', async () => {
     const actions = (await schedule.describe()).info.recentActions;
     const fresh = actions.filter((a) => a.takenAt.getTime() >= triggered - 1_000);
