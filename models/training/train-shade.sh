@@ -10,11 +10,7 @@
 # Sizes can be overridden: TRAIN_STATIONS VAL_STATIONS EPOCHS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-start=$(date +%s)
-TSX=node_modules/.bin/tsx
-[ -x "$TSX" ] || { echo "node_modules missing: run npm ci first" >&2; exit 1; }
-
-. models/training/venv.sh
+. models/training/setup.sh
 
 echo "== Station-days"
 "$TSX" models/training/shade/export-dataset.ts --seed shade-train-1 --stations "${TRAIN_STATIONS:-200}" --days 28 \

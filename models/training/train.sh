@@ -11,11 +11,7 @@
 # Sizes can be overridden: TRAIN_COUNT VAL_COUNT TEST_COUNT HELDOUT_COUNT AE_EPOCHS CLF_EPOCHS SORC_EPOCHS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-start=$(date +%s)
-TSX=node_modules/.bin/tsx
-[ -x "$TSX" ] || { echo "node_modules missing: run npm ci first" >&2; exit 1; }
-
-. models/training/venv.sh
+. models/training/setup.sh
 
 echo "== Datasets"
 "$TSX" models/training/export-dataset.ts --seed csar-train-1 --count "${TRAIN_COUNT:-8000}" --holdout exclude --out models/datasets/train
