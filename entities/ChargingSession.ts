@@ -30,8 +30,6 @@ export class ChargingSession {
   anomalyScore: number | null = null;
   anomalyConfidence: number | null = null;
   anomalyCount = 0;
-  isIncident: boolean | null = null;
-  isRecurring: boolean | null = null;
   /** SORC's SoC overlay for sessions without SoC (never part of the analysed readings). */
   socReconstructed = false;
   reconstructedSoc: SocPoints | null = null;
@@ -85,8 +83,6 @@ export const ChargingSessionSchema = new EntitySchema<ChargingSession>({
     anomalyScore: { type: 'double', nullable: true },
     anomalyConfidence: { type: 'double', nullable: true },
     anomalyCount: { type: 'integer' },
-    isIncident: { type: 'boolean', nullable: true },
-    isRecurring: { type: 'boolean', nullable: true },
     socReconstructed: { type: 'boolean' },
     reconstructedSoc: { type: 'json', nullable: true, lazy: true },
     sorcConfidence: { type: 'double', nullable: true },

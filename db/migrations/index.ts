@@ -22,6 +22,7 @@ import { Migration20261207210000 } from './Migration20261207210000_llm_budget';
 import { Migration20261208110000 } from './Migration20261208110000_station_rollups';
 import { Migration20261208105000 } from './Migration20261208105000_statistics';
 import { Migration20261208100000 } from './Migration20261208100000_anomaly_issues';
+import { Migration20261208140000 } from './Migration20261208140000_session_flags_computed_on_read';
 import { Migration20261208130000 } from './Migration20261208130000_detector_version_length';
 import { Migration20261208120000 } from './Migration20261208120000_fine_tune';
 
@@ -50,4 +51,5 @@ export const migrationsList = [
   { name: 'Migration20261208110000_station_rollups', class: Migration20261208110000 },
   { name: 'Migration20261208120000_fine_tune', class: Migration20261208120000 },
   { name: 'Migration20261208130000_detector_version_length', class: Migration20261208130000 },
+  { name: 'Migration20261208140000_session_flags_computed_on_read', class: Migration20261208140000 },
 ];

@@ -53,8 +53,8 @@ export function issueIsIncidentSql(i: string): string {
 }
 
 /** Some issue of the session whose database id is `sessionId` (an SQL expression) is recurring / part of an incident. */
-export const anyIssueRecurringSql = (sessionId: string) => `exists (select 1 from anomaly_issues si where si.session_id = ${sessionId} and ${issueIsRecurringSql('si')})`;
-export const anyIssueIncidentSql = (sessionId: string) => `exists (select 1 from anomaly_issues si where si.session_id = ${sessionId} and ${issueIsIncidentSql('si')})`;
+const anyIssueRecurringSql = (sessionId: string) => `exists (select 1 from anomaly_issues si where si.session_id = ${sessionId} and ${issueIsRecurringSql('si')})`;
+const anyIssueIncidentSql = (sessionId: string) => `exists (select 1 from anomaly_issues si where si.session_id = ${sessionId} and ${issueIsIncidentSql('si')})`;
 
 /** Session `s` (a charging_sessions alias) is recurring: one of its issues recurs. Null until analysed. */
 export const sessionIsRecurringSql = (s: string) => `case when ${s}.status = 'active' then ${anyIssueRecurringSql(`${s}.id`)} end`;

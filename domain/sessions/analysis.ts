@@ -7,7 +7,6 @@ import type { AnalysisResult, BatchDetector, StoredMeterValue } from '../analysi
 import { pgArray, sql } from '../../db/sql';
 import { watchSessionAnomalies } from '../webhooks/events';
 import { detectionsOf, recordDetections } from '../anomalies/detections';
-import { anyIssueIncidentSql, anyIssueRecurringSql } from '../anomalies/flags';
 import { upkeepStationRollups } from '../stations/rollups';
 import { sessionEnergy, type SessionEnergy } from '../statistics/session-energy';
 
@@ -87,7 +86,7 @@ export async function storeVerdicts(
   // to replace: a chunk of new sessions skips the delete. Callers set `fresh` only for such sessions.
   const replaced = verdicts.filter((v) => !v.fresh).map((v) => v.sessionDbId);
   if (replaced.length > 0) await sql(em, 'delete from session_anomalies where tenant_id = ? and session_id = any(?::uuid[])', [tenantId, pgArray(replaced)]);
-  // Anomalies and issues first: the sessions' update below reads the issues for isRecurring/isIncident.
+  // Anomalies, then the issues they open or resolve.
   const anomalies = verdicts.flatMap(({ sessionDbId, verdict: v }) =>
     v.status === 'active'
       ? v.anomalies.map((a) => ({
@@ -135,12 +134,10 @@ export async function storeVerdicts(
         }
       : { id: sessionDbId, status: v.status, message: v.message, anomaly_count: 0, quality: 'quality' in v ? v.quality : null, soc_reconstructed: false },
   );
-  // One write per session row. isRecurring/isIncident as of this analysis (domain/anomalies/flags.ts;
-  // session reads compute them live, since later sessions can make an earlier one recur).
+  // One write per session row. isRecurring/isIncident are not stored: session reads compute them
+  // from the issues (domain/anomalies/flags.ts), since later anomalies change an earlier session's.
   await sql(em, `update charging_sessions s set status = r.status, message = r.message, is_anomaly = r.is_anomaly,
         anomaly_score = r.anomaly_score, anomaly_confidence = r.anomaly_confidence, anomaly_count = r.anomaly_count,
-        is_incident = case when r.status = 'active' then r.anomaly_count > 0 and ${anyIssueIncidentSql('s.id')} end,
-        is_recurring = case when r.status = 'active' then r.anomaly_count > 0 and ${anyIssueRecurringSql('s.id')} end,
         analyzed_at = case when r.status = 'active' then now() end, quality = r.quality,
         analysis_window = r.analysis_window, detector = r.detector, soc_reconstructed = r.soc_reconstructed,
         reconstructed_soc = r.reconstructed_soc, sorc_confidence = r.sorc_confidence, updated_at = now(),
@@ -176,14 +173,12 @@ export async function analyseAndStore(
   sessions: SessionToStore[],
 ): Promise<{ verdicts: Verdict[]; analyseMs: number }> {
   const kept = await loadReadingsOf(em, tenantId, sessions.filter((s) => !s.readings).map((s) => s.sessionDbId));
-  const t0 = performance.now();
-  const verdicts = await verdictsFor(
-    detector,
-    sessions.map((s) => ({ readings: s.readings ?? kept.get(s.sessionDbId) ?? [], metadata: s.metadata })),
-  );
-  const analyseMs = performance.now() - t0;
+  // The same array per session for the analysis, the energy figures and the rollups: normalised once (see normalise).
   const readingsOf = (s: SessionToStore) => s.readings ?? kept.get(s.sessionDbId) ?? [];
-  // The statistics' energy figures, from all of the session's readings (normalised once: see normalise).
+  const t0 = performance.now();
+  const verdicts = await verdictsFor(detector, sessions.map((s) => ({ readings: readingsOf(s), metadata: s.metadata })));
+  const analyseMs = performance.now() - t0;
+  // The statistics' energy figures, from all of the session's readings.
   await storeVerdicts(em, tenantId, sessions.map((s, i) => ({
     sessionDbId: s.sessionDbId,
     verdict: verdicts[i],
