@@ -1010,7 +1010,8 @@ export function interp(xs: number[], ys: number[], x: number, maxGap: number, to
 }
 
 /** Trapezoid integral of a power series (kWh). */
-function integrate(P: Series): number {
+/** Energy (kWh) of a power series in kW: the trapezoid integral. */
+export function integrate(P: Series): number {
   let e = 0;
   for (let i = 0; i + 1 < P.t.length; i++) e += ((P.v[i] + P.v[i + 1]) / 2) * ((P.t[i + 1] - P.t[i]) / H);
   return e;

@@ -24,7 +24,6 @@ export const CATEGORY_INFO: Record<AnomalyCategory, CategoryInfo> = {
 };
 
 export const CATEGORY_NAMES = ANOMALY_CATEGORIES;
-export const CATEGORY_IDS = ANOMALY_CATEGORIES.map((c) => String(CATEGORY_INFO[c].id));
 
 /** The category a path names, by its id (`2`) or its name (`KWH_DECREASE`); undefined if none. */
 export function categoryOf(idOrName: string): CategoryInfo | undefined {

@@ -32,10 +32,10 @@ export function detectionsOf(anomalies: { session_id: string; category: string; 
 }
 
 /**
- * Applies an analysis round to the issues, inside the verdicts' transaction. `analysed`: the
- * sessions whose analysis completed (a failed or pending analysis says nothing about categories,
- * so it leaves their issues alone); `known`: those of them that may have issues already (not
- * fresh); `moved`: every non-fresh session of the round, whose issues follow its station/connector.
+ * Applies an analysis round to the issues, inside the verdicts' transaction. `known`: the
+ * sessions whose analysis completed and that may have issues already (not fresh; a failed or
+ * pending analysis says nothing about categories, so it leaves their issues alone); `moved`: every
+ * non-fresh session of the round, whose issues follow its station/connector.
  */
 export async function recordDetections(
   em: EntityManager,

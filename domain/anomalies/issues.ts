@@ -3,6 +3,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { sql } from '../../db/sql';
 import { conflict, invalid, notFound } from '../errors';
+import { isUuid } from '../ids';
+import { normaliseEmail } from '../members';
 import { refreshSessionRollups } from './detections';
 import { toDate, type IssueStatus } from './queries';
 
@@ -45,15 +47,13 @@ export interface IssueState {
   history: IssueHistoryEntry[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Applies a member's change to an issue of the tenant, in one transaction with its history rows.
  * not_found for an issue of another tenant (or none); invalid for an assignee who is not an active
  * member of the tenant; conflict for a transition the workflow does not allow.
  */
 export async function updateIssue(em: EntityManager, tenantId: string, actor: { memberId: string; email: string }, issueId: string, change: IssueUpdate): Promise<IssueState> {
-  if (!UUID.test(issueId)) throw notFound('Issue');
+  if (!isUuid(issueId)) throw notFound('Issue');
   await em.transactional(async (tem) => {
     const [issue] = await sql(
       tem,
@@ -71,7 +71,7 @@ export async function updateIssue(em: EntityManager, tenantId: string, actor: { 
     if (change.assignedTo !== undefined) {
       if (change.assignedTo === null) assignee = { id: null, email: null };
       else {
-        const email = change.assignedTo.trim().toLowerCase();
+        const email = normaliseEmail(change.assignedTo);
         const [member] = await sql(tem, `select id, email from members where tenant_id = ? and email = ? and status = 'active'`, [tenantId, email]);
         if (!member) throw invalid(`assignedTo: ${change.assignedTo} is not a member of this organization`, [{ loc: ['body', 'assignedTo'], msg: 'not a member of this organization' }]);
         assignee = { id: member.id, email: member.email };

@@ -7,7 +7,7 @@ import { pgArray, sql, type Row } from '../../db/sql';
 import { normalise } from '../analysis/normalise';
 import { notFound } from '../errors';
 import { loadReadingsOf } from '../sessions/analysis';
-import { categoryOf, CATEGORY_INFO, type CategoryInfo } from './categories';
+import { categoryOf, CATEGORY_INFO, type CategoryInfo, typeIdOf } from './categories';
 import { issueIsIncidentSql, issueIsRecurringSql } from './flags';
 import { historyOf, type IssueHistoryEntry } from './issues';
 
@@ -140,7 +140,7 @@ export async function listAnomalies(
     (r): AnomalyItem => ({
       id: r.id,
       anomalyType: r.category,
-      anomalyTypeId: typeId(r.category),
+      anomalyTypeId: typeIdOf(r.category),
       aiRiskScore: r.max_score,
       connectorId: r.connector_id,
       chargingPointId: r.station_id,
@@ -161,8 +161,6 @@ export async function listAnomalies(
 
 /** Timestamps come from pg as text or Date depending on the column's type parser. */
 export const toDate = (v: Date | string): Date => (v instanceof Date ? v : new Date(v));
-
-const typeId = (category: string) => String((CATEGORY_INFO as Record<string, CategoryInfo>)[category]?.id ?? 0);
 
 export interface TypeCount {
   anomalyType: string;
@@ -282,7 +280,7 @@ export async function listAnomalyConnectors(
 }
 
 const typeCounts = (types: { category: string; n: number }[] | null): TypeCount[] =>
-  (types ?? []).map((t) => ({ anomalyType: t.category, anomalyTypeId: typeId(t.category), count: t.n }));
+  (types ?? []).map((t) => ({ anomalyType: t.category, anomalyTypeId: typeIdOf(t.category), count: t.n }));
 
 async function countGroups(em: EntityManager, groupsSql: string, params: unknown[]): Promise<number> {
   const [row] = await sql(em, `select count(*)::int as n from (${groupsSql}) g`, params);
@@ -325,7 +323,7 @@ export async function listAnomalySessions(
       lastUpdate: toDate(g.last_update),
       aiRiskScore: g.score,
       // One issue per (session, category): each type counts once.
-      anomalyTypes: (g.types as string[]).map((c) => ({ anomalyType: c, anomalyTypeId: typeId(c), count: 1 })),
+      anomalyTypes: (g.types as string[]).map((c) => ({ anomalyType: c, anomalyTypeId: typeIdOf(c), count: 1 })),
     }),
   );
   return { items, total };

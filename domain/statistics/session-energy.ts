@@ -2,9 +2,9 @@
 // `GET /v1/statistics`. Pure: the verdict writer stores it with each analysis
 // (domain/sessions/analysis.ts), and the statistics sweep fills what older analyses lack.
 import { normalise } from '../analysis/normalise';
+import { integrate } from '../analysis/physics-detector';
 import type { Series, StoredMeterValue } from '../analysis/types';
 
-const H = 3600_000;
 /** A fall of the register that comes back to its previous maximum within this is a pit (anomaly-categories.md). */
 const PIT_RECOVERY_MS = 2 * 60_000;
 
@@ -65,12 +65,6 @@ function registerDelivered(E: Series): number {
   }
   // A fall still open at the last reading did not recover: its rises were delivered.
   return sum + (fall?.rises ?? 0);
-}
-
-function integrate(P: Series): number {
-  let e = 0;
-  for (let i = 0; i + 1 < P.t.length; i++) e += ((P.v[i] + P.v[i + 1]) / 2) * ((P.t[i + 1] - P.t[i]) / H);
-  return e;
 }
 
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;

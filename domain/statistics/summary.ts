@@ -3,17 +3,15 @@
 // Migration20261208105000 (BENCHMARKS.md, "Statistics", has their plans at a million sessions).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { sql } from '../../db/sql';
+import { countsSql } from '../anomalies/flags';
 
 /** Categories whose anomaly means the connector could not charge (see `uptime` below). */
 export const BLOCKING_CATEGORIES = ['ZERO_SESSION', 'CHARGING_EXPECTED'] as const;
 /** Categories whose unbilled energy is a revenue leak (the register fell and stayed down). */
 export const LEAK_CATEGORIES = ['KWH_DECREASE'] as const;
 
-/**
- * An issue that stands: not marked a false positive by a member, and not withdrawn by a later
- * analysis (resolved by the detector). Resolved by a member = it was real and is fixed: it stands.
- */
-const STANDING = `i.status <> 'FALSE_POSITIVE' and i.resolved_by is distinct from 'detector'`;
+/** An issue that stands (the workspace's one definition; the statistics' partial indexes match it). */
+const STANDING = countsSql('i');
 const ACTIVE = `i.status in ('OPEN', 'IN_PROGRESS')`;
 /** A session's occurrence: its first reading, or its creation without readings (a stored column). */
 const OCCURRENCE = 's.occurrence_at';
