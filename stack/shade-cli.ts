@@ -7,22 +7,24 @@ import { backfillSlots } from '../domain/stations/schedules';
 import { organizationTimeZone } from '../domain/stations/shade-run';
 import { config } from '../config';
 import type { Orm } from '../db/orm';
+import { sql } from '../db/sql';
+import { isUuid } from '../domain/ids';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 export const SHADE_BACKFILL_USAGE = 'usage: npm run cli -- shade-backfill <tenant id> <from YYYY-MM-DD> [<to YYYY-MM-DD>]';
 
 export async function shadeBackfill(orm: Orm, temporalAddress: string, args: string[]): Promise<number> {
   const [tenantId, from, to = from] = args;
-  if (args.length < 2 || args.length > 3 || !/^[0-9a-f-]{36}$/i.test(tenantId) || !DAY.test(from) || !DAY.test(to) || to < from || Number.isNaN(Date.parse(from)) || Number.isNaN(Date.parse(to))) {
+  if (args.length < 2 || args.length > 3 || !isUuid(tenantId ?? '') || !DAY.test(from) || !DAY.test(to) || to < from || Number.isNaN(Date.parse(from)) || Number.isNaN(Date.parse(to))) {
     console.error(SHADE_BACKFILL_USAGE);
     return 2;
   }
-  const rows = await orm.em.fork().getConnection().execute('select 1 from tenants where id = ?', [tenantId]);
-  if (rows.length === 0) {
+  const em = orm.em.fork();
+  if ((await sql(em, 'select 1 from tenants where id = ?', [tenantId])).length === 0) {
     console.error(`error: no tenant ${tenantId}`);
     return 1;
   }
-  const timeZone = await organizationTimeZone(orm.em.fork(), tenantId);
+  const timeZone = await organizationTimeZone(em, tenantId);
   const client = await connectClient(temporalAddress, config.temporalNamespace);
   try {
     await ensureShadeSchedule(client, config.taskQueue, tenantId, timeZone);

@@ -4,7 +4,7 @@
 import { anomalyDetail, listAnomalies, listAnomalyConnectors, listAnomalySessions, type IssueStatus } from '../../domain/anomalies/queries';
 import { updateIssue } from '../../domain/anomalies/issues';
 import { defineRoute } from '../route';
-import { ErrorSchema, pageOf, toPage } from '../schemas/common';
+import { ErrorSchema, pageOf, pageOfQuery, toPage } from '../schemas/common';
 import {
   AnomalyConnectorOut,
   AnomalyConnectorsQuery,
@@ -20,7 +20,6 @@ import {
   withIsoDates,
 } from '../schemas/anomalies';
 
-const pageOfQuery = (q: { page: number; pageSize: number; limit?: number }) => ({ page: q.page, pageSize: q.limit ?? q.pageSize });
 
 export const anomalyRoutes = [
   defineRoute({

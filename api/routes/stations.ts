@@ -14,9 +14,8 @@ import {
   stationEnergy,
 } from '../../domain/stations/queries';
 import { defineRoute } from '../route';
-import { ErrorSchema, pageOf, toPage } from '../schemas/common';
+import { ErrorSchema, LimitedPaginationQuery, pageOf, pageOfQuery, toPage } from '../schemas/common';
 import {
-  PageOnlyQuery,
   ShadeOverviewOut,
   ShadeOverviewQuery,
   StationConnectorsOut,
@@ -45,7 +44,7 @@ export const stationRoutes = [
     query: StationListQuery,
     responses: { 200: { description: 'A page of stations', schema: pageOf(StationListItem, 'StationPage') } },
     handler: async ({ em, auth, query }) => {
-      const page = { page: query.page, pageSize: query.limit ?? query.pageSize };
+      const page = pageOfQuery(query);
       const { items, total } = await listStations(em, auth.tenant.id, { ...query, ...page });
       return { body: toPage(items, total, page) };
     },
@@ -119,11 +118,11 @@ export const stationRoutes = [
     description: 'The station\'s SHADE results, newest day first (anomalous or not: `isAnomaly` says which).',
     tags,
     params: StationIdParams,
-    query: PageOnlyQuery,
+    query: LimitedPaginationQuery,
     responses: { 200: { description: 'A page of SHADE results', schema: pageOf(StationInferenceOut, 'StationInferencePage') }, ...notFound },
     handler: async ({ em, auth, params, query }) => {
       const station = await findStation(em, auth.tenant.id, params.charging_station_id);
-      const page = { page: query.page, pageSize: query.limit ?? query.pageSize };
+      const page = pageOfQuery(query);
       const { items, total } = await listInferences(em, auth.tenant.id, station, page);
       return { body: toPage(items, total, page) };
     },

@@ -3,8 +3,7 @@
 import { ANOMALY_ISSUE_STATUSES } from '../../entities/AnomalyIssue';
 import { CATEGORY_INFO, CATEGORY_NAMES } from '../../domain/anomalies/categories';
 import { INCIDENT_WINDOW, RECURRENCE_WINDOW } from '../../domain/anomalies/flags';
-import { filterTime, iso, NO_NUL_PATTERN, text, timestampOut, vocabulary } from './common';
-import { PageOnlyQuery } from './stations';
+import { filterTime, iso, LimitedPaginationQuery, NO_NUL_PATTERN, text, timestampOut, vocabulary } from './common';
 import { z } from '../zod';
 
 const MAX_LIST = 50;
@@ -35,7 +34,7 @@ const occurrence = {
 /** `me`, or an email (compared case-insensitively with the members'). */
 const EMAIL_OR_ME = /^(?:me|[^@\u0000]+@[^@\u0000]+)$/;
 
-export const AnomalyListQuery = PageOnlyQuery.extend({
+export const AnomalyListQuery = LimitedPaginationQuery.extend({
   anomalyType: categoryList,
   connectorId: text(100).optional().openapi({ description: 'Only anomalies at connectors with this id (at any station unless a station filter is sent)' }),
   chargingSessionId: text(200).optional().openapi({ description: "Only this session's anomalies (the client's session id)" }),
@@ -61,7 +60,7 @@ export const AnomalyListQuery = PageOnlyQuery.extend({
 });
 export type AnomalyListQueryT = z.infer<typeof AnomalyListQuery>;
 
-export const AnomalyConnectorsQuery = PageOnlyQuery.extend({
+export const AnomalyConnectorsQuery = LimitedPaginationQuery.extend({
   connectorId: text(100).optional().openapi({ description: 'Only connectors with this id' }),
   anomalyType: categoryList,
   ...occurrence,
@@ -70,7 +69,7 @@ export const AnomalyConnectorsQuery = PageOnlyQuery.extend({
     .openapi({ description: 'Sort by anomaly count (default count_desc); ties by station and connector' }),
 });
 
-export const AnomalySessionsQuery = PageOnlyQuery.extend({
+export const AnomalySessionsQuery = LimitedPaginationQuery.extend({
   anomalyType: categoryList,
   chargingSessionId: text(200).optional().openapi({ description: "Only this session (the client's session id)" }),
   ...occurrence,

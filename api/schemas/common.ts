@@ -113,6 +113,21 @@ export const PaginationQuery = z.object({
 });
 export type Pagination = z.infer<typeof PaginationQuery>;
 
+/** The reference's `limit`: the page size under another name (it wins over `pageSize` when both are sent). */
+const limit = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(100)
+  .optional()
+  .openapi({ type: 'integer', minimum: 1, maximum: 100, description: 'Items per page, as `pageSize` (the reference names both; `limit` wins when both are sent)' });
+
+/** Pagination of the lists whose reference also names `limit` (stations, anomalies). */
+export const LimitedPaginationQuery = PaginationQuery.extend({ limit });
+
+/** The page such a query asks for: `limit` wins over `pageSize`. */
+export const pageOfQuery = (q: { page: number; pageSize: number; limit?: number }): Pagination => ({ page: q.page, pageSize: q.limit ?? q.pageSize });
+
 export const PaginationMeta = z
   .object({
     totalCount: z.number().int().min(0).openapi({ description: 'Total number of items matching the query' }),

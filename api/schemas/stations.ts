@@ -2,7 +2,7 @@
 // not have are marked as extensions in their descriptions.
 import { STATION_ANOMALY_TYPES } from '../../domain/shade/types';
 import { ENERGY_WINDOW_HOURS } from '../../domain/stations/queries';
-import { filterTime, PaginationQuery, text, timestampOut, vocabulary } from './common';
+import { filterTime, LimitedPaginationQuery, text, timestampOut, vocabulary } from './common';
 import { z } from '../zod';
 
 export const StationIdParams = z.object({
@@ -12,25 +12,13 @@ export const StationIdParams = z.object({
 const order = (what: string) =>
   vocabulary(['asc', 'desc'] as const, 'expected asc or desc').optional().openapi({ description: `Sort by ${what}: asc or desc` });
 
-/** The reference's `limit`: the page size under another name (it wins over `pageSize` when both are sent). */
-const limit = z.coerce
-  .number()
-  .int()
-  .min(1)
-  .max(100)
-  .optional()
-  .openapi({ type: 'integer', minimum: 1, maximum: 100, description: 'Items per page, as `pageSize` (the reference names both; `limit` wins when both are sent)' });
-
-export const StationListQuery = PaginationQuery.extend({
-  limit,
+export const StationListQuery = LimitedPaginationQuery.extend({
   ocppChargingStationId: text(200).optional().openapi({ description: 'Only the station with this identifier (exact match). Also accepted as `ocpp_charging_station_id`.' }),
   occurrenceFrom: filterTime('Stations whose latest anomalous session started at or after this time').optional(),
   occurrenceTo: filterTime('Stations whose latest anomalous session started before this time').optional(),
   sortByAnomalies: order('total anomalous sessions (then by station id)'),
   sortByScore: order('highest session anomaly score (stations without one last)'),
 });
-
-export const PageOnlyQuery = PaginationQuery.extend({ limit });
 
 export const StationListItem = z
   .object({

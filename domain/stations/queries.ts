@@ -106,18 +106,26 @@ export async function lookupStations(em: EntityManager, tenantId: string): Promi
   return rows.map((r) => r.station_id as string);
 }
 
+/** Per connector of the station (every connector it has had): sessions and anomalous sessions, in connector order. */
+async function connectorCounts(em: EntityManager, tenantId: string, station: StationRow) {
+  const counts = await sql(
+    em,
+    `with k as (select connector_id from connectors where tenant_id = ? and station_id = ?
+                union select connector_id from charging_sessions where tenant_id = ? and station_id = ? and connector_id is not null)
+     select k.connector_id, count(s.id)::int as total, count(s.id) filter (where s.is_anomaly)::int as anomalous
+       from k left join charging_sessions s on s.tenant_id = ? and s.station_id = ? and s.connector_id = k.connector_id
+      group by k.connector_id`,
+    [tenantId, station.id, tenantId, station.id, tenantId, station.id],
+  );
+  return counts
+    .map((c) => ({ connectorId: c.connector_id as string, totalSessions: c.total as number, anomalousSessions: c.anomalous as number }))
+    .sort((a, b) => a.connectorId.localeCompare(b.connectorId, 'en', { numeric: true }));
+}
+
 /** Per connector: sessions, anomalous sessions, and sessions per anomaly category. */
 export async function stationConnectors(em: EntityManager, tenantId: string, station: StationRow) {
   const [counts, categories] = await Promise.all([
-    sql(
-      em,
-      `with k as (select connector_id from connectors where tenant_id = ? and station_id = ?
-                  union select connector_id from charging_sessions where tenant_id = ? and station_id = ? and connector_id is not null)
-       select k.connector_id, count(s.id)::int as total, count(s.id) filter (where s.is_anomaly)::int as anomalous
-         from k left join charging_sessions s on s.tenant_id = ? and s.station_id = ? and s.connector_id = k.connector_id
-        group by k.connector_id`,
-      [tenantId, station.id, tenantId, station.id, tenantId, station.id],
-    ),
+    connectorCounts(em, tenantId, station),
     sql(
       em,
       `select s.connector_id, a.category, count(distinct s.id)::int as n
@@ -127,18 +135,14 @@ export async function stationConnectors(em: EntityManager, tenantId: string, sta
       [tenantId, station.id],
     ),
   ]);
-  return counts
-    .map((c) => ({
-      connectorId: c.connector_id as string,
-      totalSessions: c.total as number,
-      anomalousSessions: c.anomalous as number,
-      anomalyCategories: Object.fromEntries(categories.filter((k) => k.connector_id === c.connector_id).map((k) => [k.category as string, k.n as number])),
-    }))
-    .sort((a, b) => a.connectorId.localeCompare(b.connectorId, 'en', { numeric: true }));
+  return counts.map((c) => ({
+    ...c,
+    anomalyCategories: Object.fromEntries(categories.filter((k) => k.connector_id === c.connectorId).map((k) => [k.category as string, k.n as number])),
+  }));
 }
 
 export async function stationDetail(em: EntityManager, tenantId: string, station: StationRow) {
-  const connectors = await stationConnectors(em, tenantId, station);
+  const connectors = await connectorCounts(em, tenantId, station);
   const totals = await sql(
     em,
     'select count(*)::int as total, count(*) filter (where is_anomaly)::int as anomalous from charging_sessions where tenant_id = ? and station_id = ?',
@@ -148,7 +152,7 @@ export async function stationDetail(em: EntityManager, tenantId: string, station
     chargingStationId: station.stationId,
     totalSessions: totals[0].total as number,
     anomalousSessions: totals[0].anomalous as number,
-    connectors: connectors.map(({ connectorId, totalSessions, anomalousSessions }) => ({ connectorId, totalSessions, anomalousSessions })),
+    connectors,
     // Nothing in the API carries station metadata (sessions have only their own), so there is none.
     metadata: null,
   };
@@ -270,7 +274,6 @@ export async function stationEnergy(em: EntityManager, tenantId: string, station
   }
   const series = (whs: number[]) => whs.map((wh, i) => ({ timestamp: iso(start + i * HOUR_MS), energy: kwh(wh) }));
   const occurrences = (inferences as InferenceRow[])
-    .filter((r) => r.is_anomaly || anomaly)
     .flatMap(occurrencesOf)
     .filter((t) => t >= start && t < end)
     .sort((a, b) => a - b);

@@ -5,7 +5,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgArray, sql } from '../../db/sql';
 import type { ConnectorDay, HistoryDay, ShadeDetector, StationDayInput, StationDayResult } from '../shade/types';
-import { stationAnomalyEvent } from '../webhooks/events';
+import { stationAnomalyEvents } from '../webhooks/events';
 import { addDays, localDay, previousLocalDay, type LocalDay } from './local-day';
 import { MAX_SESSION_MINUTES, minutesText, parseMinutes } from './rollups';
 
@@ -175,19 +175,18 @@ export async function storeShadeResults(em: EntityManager, tenantId: string, mod
       [tenantId, d.day, modelVersion, new Date(d.start).toISOString(), d.minutes, JSON.stringify(rows), tenantId],
     );
     const byId = new Map(stored.map((s) => [s.station_id as string, s]));
-    let events = 0;
-    for (const r of results) {
+    const events = results.flatMap((r) => {
       const s = byId.get(r.stationKey);
-      if (!s || !r.isAnomaly || wasAnomalous.has(r.stationKey)) continue;
-      await stationAnomalyEvent(tx, tenantId, {
+      if (!s || !r.isAnomaly || wasAnomalous.has(r.stationKey)) return [];
+      return [{
         chargingStationId: s.client_station_id as string,
         anomalyScore: r.anomalyScore,
         detectionDetails: r.detectionDetails as unknown as Record<string, unknown>,
         analyzedAt: new Date(s.analyzed_at),
-      });
-      events++;
-    }
-    return { stored: stored.length, anomalous: results.filter((r) => r.isAnomaly).length, events };
+      }];
+    });
+    await stationAnomalyEvents(tx, tenantId, events);
+    return { stored: stored.length, anomalous: results.filter((r) => r.isAnomaly).length, events: events.length };
   });
 }
 

@@ -153,13 +153,16 @@ export async function batchCompletedEvent(em: EntityManager, tenantId: string, b
  * station-day result that is anomalous and was not stored as anomalous before (a re-run of the
  * same day sends no second event).
  */
-export async function stationAnomalyEvent(
+export async function stationAnomalyEvents(
   em: EntityManager,
   tenantId: string,
-  e: { chargingStationId: string; anomalyScore: number; detectionDetails: Record<string, unknown>; analyzedAt: Date },
+  events: { chargingStationId: string; anomalyScore: number; detectionDetails: Record<string, unknown>; analyzedAt: Date }[],
 ): Promise<void> {
-  if (!(await hasSubscribers(em, tenantId, 'station.anomaly_detected'))) return;
-  await writeEvents(em, tenantId, 'station.anomaly_detected', [
-    { charging_station_id: e.chargingStationId, is_anomaly: true, anomaly_score: e.anomalyScore, detection_details: e.detectionDetails, analyzed_at: e.analyzedAt.toISOString() },
-  ]);
+  if (events.length === 0 || !(await hasSubscribers(em, tenantId, 'station.anomaly_detected'))) return;
+  await writeEvents(
+    em,
+    tenantId,
+    'station.anomaly_detected',
+    events.map((e) => ({ charging_station_id: e.chargingStationId, is_anomaly: true, anomaly_score: e.anomalyScore, detection_details: e.detectionDetails, analyzed_at: e.analyzedAt.toISOString() })),
+  );
 }

@@ -57,7 +57,8 @@ interface Bundle {
 
 const bundles = new Map<string, Promise<Bundle>>();
 
-function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+/** How every served ONNX model runs (the session models and SHADE alike). */
+export function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ARTIFACTS_DIR } from '../paths';
 import { CONTEXT_SIZE, PROFILE_CHANNELS, PROFILE_VERSION, SLOTS, type Profile } from './profile';
+import { sessionOptions } from '../onnx-detector';
 
 export const SHADE_CARD = 'shade-1.card.json';
 
@@ -72,14 +73,7 @@ export class ShadeModel {
     if (card.profileVersion !== PROFILE_VERSION) {
       throw new Error(`${SHADE_CARD} needs profile ${card.profileVersion}, this build computes ${PROFILE_VERSION}: retrain (npm run train:shade)`);
     }
-    const session = await ort.InferenceSession.create(join(dir, card.artifact.file), {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      // As for the session models: idle threads sleep rather than spin on a shared machine.
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    });
+    const session = await ort.InferenceSession.create(join(dir, card.artifact.file), sessionOptions(threads));
     return new ShadeModel(card, session);
   }
 
