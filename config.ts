@@ -11,10 +11,11 @@ function int(name: string, fallback: number): number {
 }
 
 export const ROOT_DIR = path.resolve(__dirname);
+const DATA_DIR = process.env.EVNI_DATA_DIR ?? path.join(ROOT_DIR, '.data');
 
 export const config = {
   /** Where `npm start` keeps embedded PostgreSQL data, the Temporal SQLite file and the demo key. */
-  dataDir: process.env.EVNI_DATA_DIR ?? path.join(ROOT_DIR, '.data'),
+  dataDir: DATA_DIR,
   databaseUrl: process.env.DATABASE_URL,
   temporalAddress: process.env.TEMPORAL_ADDRESS,
   temporalNamespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
@@ -105,8 +106,8 @@ export const config = {
    * when its base-evaluation score (session + bucket macro-F1) is at most EVNI_FINE_TUNE_PROMOTION_MARGIN
    * below the base model's.
    */
-  modelsDir: process.env.EVNI_MODELS_DIR ?? path.join(process.env.EVNI_DATA_DIR ?? path.join(ROOT_DIR, '.data'), 'models'),
-  fineTuneDir: process.env.EVNI_FINE_TUNE_DIR ?? path.join(process.env.EVNI_DATA_DIR ?? path.join(ROOT_DIR, '.data'), 'fine-tune'),
+  modelsDir: process.env.EVNI_MODELS_DIR ?? path.join(DATA_DIR, 'models'),
+  fineTuneDir: process.env.EVNI_FINE_TUNE_DIR ?? path.join(DATA_DIR, 'fine-tune'),
   trainingTaskQueue: process.env.EVNI_TRAINING_TASK_QUEUE || 'training',
   trainingPython: process.env.EVNI_TRAINING_PYTHON ?? path.join(ROOT_DIR, '.tools', 'models-venv', 'bin', 'python'),
   fineTuneMinSessions: int('EVNI_FINE_TUNE_MIN_SESSIONS', 20),

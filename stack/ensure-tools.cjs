@@ -48,11 +48,9 @@ if (pyTools.stale || !fs.existsSync(path.join(venv, 'bin', 'temporal')) || !fs.e
 // fine-tuning training worker that `npm start` runs and `npm test` starts (models/training/worker/).
 // Same venv and stamp as models/training/train.sh, so either one's install serves the other.
 const modelsVenv = path.join(tools, 'models-venv');
-const modelsRequirements = 'models/training/requirements.txt';
-const modelsStamp = path.join(modelsVenv, '.requirements.sha256');
-const modelsWant = digest(modelsRequirements);
-if (!fs.existsSync(path.join(modelsVenv, 'bin', 'python')) || (fs.existsSync(modelsStamp) ? fs.readFileSync(modelsStamp, 'utf8').trim() : '') !== modelsWant) {
+const modelsTools = stale(path.join('models-venv', '.requirements.sha256'), 'models/training/requirements.txt');
+if (modelsTools.stale || !fs.existsSync(path.join(modelsVenv, 'bin', 'python'))) {
   if (!fs.existsSync(path.join(modelsVenv, 'bin', 'python'))) run('python3', ['-m', 'venv', modelsVenv]);
-  run(path.join(modelsVenv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', modelsRequirements]);
-  fs.writeFileSync(modelsStamp, modelsWant + '\n');
+  run(path.join(modelsVenv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', 'models/training/requirements.txt']);
+  modelsTools.done();
 }

@@ -129,11 +129,22 @@ export async function cancelFineTuneJob(em: EntityManager, jobId: string, cancel
   return job;
 }
 
-/** The tenant's active model id, or null (the base models analyse its sessions). */
-export async function activeModelId(em: EntityManager, tenantId: string): Promise<string | null> {
-  const [row] = await sql(em, 'select model_id from tenant_active_models where tenant_id = ?', [tenantId]);
-  return (row?.model_id as string | undefined) ?? null;
+/**
+ * The tenant's active fine-tuned model (its id and ONNX file), or null: the base models analyse its
+ * sessions. The detector registry serves it and the model list marks it, from this one lookup.
+ */
+export async function activeModel(em: EntityManager, tenantId: string): Promise<{ id: string; artifactPath: string } | null> {
+  const [row] = await sql(
+    em,
+    `select m.id, m.artifact_path from tenant_active_models a join ml_models m on m.id = a.model_id
+      where a.tenant_id = ? and m.tenant_id = a.tenant_id and m.status = 'active'`,
+    [tenantId],
+  );
+  return row?.artifact_path ? { id: row.id as string, artifactPath: row.artifact_path as string } : null;
 }
+
+/** The tenant's active model id, or null. */
+export const activeModelId = async (em: EntityManager, tenantId: string): Promise<string | null> => (await activeModel(em, tenantId))?.id ?? null;
 
 /** Whether a model analyses this tenant's sessions: its active fine-tuned model, or else the base models. */
 export function isActiveFor(m: MlModel, activeId: string | null): boolean {

@@ -2,6 +2,7 @@
 // parallelism. The input carries ids and counts only; sessions stay in PostgreSQL.
 import { ApplicationFailure, continueAsNew, proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { BatchActivities, BatchInput } from './contract';
+import { rootMessage } from '../failures';
 
 const chunkOptions: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
@@ -49,11 +50,4 @@ export async function batchWorkflow(input: BatchInput): Promise<void> {
   }
   if (next < chunks) await continueAsNew<typeof batchWorkflow>({ ...input, nextChunk: next });
   await acts.finishBatch({ tenantId: input.tenantId, batchId: input.batchId, status: 'completed' });
-}
-
-/** The message of the innermost cause: an activity failure's own message only says an activity failed. */
-function rootMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e?.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
 }

@@ -13,13 +13,15 @@ import {
 } from '@temporalio/workflow';
 import type { FineTuneActivities, FineTuneInput, RegisteredModel, TrainingActivities } from './contract';
 import { FINE_TUNE_FAILURE } from './contract';
+import { rootMessage } from '../failures';
 
 const NON_RETRYABLE = Object.values(FINE_TUNE_FAILURE);
+const RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE };
 
 const ts = proxyActivities<FineTuneActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY,
 });
 
 export async function fineTuneWorkflow(input: FineTuneInput): Promise<RegisteredModel> {
@@ -31,7 +33,7 @@ export async function fineTuneWorkflow(input: FineTuneInput): Promise<Registered
     startToCloseTimeout: '24 hours',
     heartbeatTimeout: settings.heartbeatTimeoutMs,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: RETRY,
   });
   let stage = 'exporting';
   try {
@@ -61,11 +63,4 @@ export async function fineTuneWorkflow(input: FineTuneInput): Promise<Registered
     await ts.finishFineTuneJob({ tenantId, jobId, status: 'failed', errorMessage: message, stage });
     throw ApplicationFailure.nonRetryable(`fine-tuning job ${jobId} failed: ${message}`, 'FineTuneFailed');
   }
-}
-
-/** The innermost cause's message (an activity failure's own message only says that an activity failed). */
-function rootMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e?.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
 }
