@@ -35,8 +35,8 @@ function incidentClauses(i: string): string[] {
         and ii.occurred_at between ${i}.occurred_at - interval '${INCIDENT_WINDOW}' and ${i}.occurred_at + interval '${INCIDENT_WINDOW}'
         and ii.connector_id <> ${i}.connector_id and ${countsSql('ii')})`,
     // A station-level SHADE finding at the same station whose minute range overlaps the anomaly
-    // (the whole station-day when a result lists no findings). Station runs come after the day, so
-    // session reads, which compute this live, see it; the flag stored at analysis time cannot.
+    // (the whole station-day when a result lists no findings). Station runs come after the day:
+    // reads compute the flags live, so they see it.
     `exists (select 1 from station_inferences sf
       where sf.tenant_id = ${i}.tenant_id and sf.station_id = ${i}.station_id and sf.is_anomaly
         and sf.day_start <= ${i}.occurred_until and sf.day_start + sf.minutes * interval '1 minute' > ${i}.occurred_at
