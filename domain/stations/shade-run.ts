@@ -134,7 +134,7 @@ export async function buildStationDays(em: EntityManager, tenantId: string, d: L
     const historyDays: HistoryDay[] = days.slice(0, oldest + 1).map((x, i) => ({ day: x.day, weekday: x.weekday, hourlyWh: bins[i].hourlyWh, sessionStarts: bins[i].sessionStarts }));
     const cs = [...byStation.get(stationId)!.values()].sort((a, b) => a.connectorId.localeCompare(b.connectorId, 'en', { numeric: true }));
     for (const c of cs) c.sessions.sort((a, b) => a.startMinute - b.startMinute);
-    return { stationKey: stationId, day: d.day, weekday: d.weekday, dayStart: new Date(d.start).toISOString(), minutes: d.minutes, connectors: cs, history: historyDays };
+    return { stationKey: stationId, day: d.day, weekday: d.weekday, dayStart: new Date(d.start).toISOString(), minutes: d.minutes, timeZone, connectors: cs, history: historyDays };
   });
 }
 
