@@ -84,17 +84,53 @@ async function sessionTotals(em: EntityManager, tenantId: string, period: Statis
   return { total: num(row?.total), anomalous: num(row?.anomalous), kwh: num(row?.kwh) };
 }
 
+/**
+ * Sessions with a standing anomaly in [from, to), those with an active one (their delivered kWh:
+ * revenue at risk) and the unbilled kWh of those with a standing `KWH_DECREASE` — each session
+ * once, however many of its anomalies fall in the period — from `statistics_anomalous_sessions`
+ * (one row per such session, kept by triggers, Migration20261209100000). A session counts where its
+ * first standing (active) anomaly falls; one whose anomalies straddle the period's start counts when
+ * one of them falls inside (few sessions: one probe each into its issues).
+ */
+async function anomalousSessionsOf(em: EntityManager, tenantId: string, period: StatisticsPeriod): Promise<{ sessions: number; atRiskKwh: number; leakKwh: number }> {
+  const lo = period.from ?? '-infinity';
+  const hi = period.to ?? 'infinity';
+  const inside = (first: string) => `a.tenant_id = ? and a.${first} >= ?::timestamptz and a.${first} < ?::timestamptz`;
+  const params: unknown[] = [tenantId, lo, hi, tenantId, lo, hi, tenantId, lo, hi];
+  let straddling = 'select 0::bigint as sessions, 0::float8 as kwh';
+  if (period.from !== undefined) {
+    // Their first anomaly before the start, another at or after it: is one in the period?
+    const issueIn = (extra: string) =>
+      `exists (select 1 from anomaly_issues i where i.session_id = a.session_id and i.occurred_at >= ?::timestamptz and i.occurred_at < ?::timestamptz and ${STANDING}${extra})`;
+    straddling = `select (select count(*) from statistics_anomalous_sessions a
+                           where a.tenant_id = ? and a.last_at > a.first_at and a.last_at >= ?::timestamptz and a.first_at < ?::timestamptz and ${issueIn('')}) as sessions,
+                         (select coalesce(sum(a.delivered_kwh), 0) from statistics_anomalous_sessions a
+                           where a.tenant_id = ? and a.last_active_at > a.first_active_at and a.last_active_at >= ?::timestamptz and a.first_active_at < ?::timestamptz
+                             and ${issueIn(` and ${ACTIVE}`)})::float8 as kwh`;
+    params.push(tenantId, lo, lo, lo, hi, tenantId, lo, lo, lo, hi);
+  }
+  const [row] = await sql(
+    em,
+    `select (select count(*) from statistics_anomalous_sessions a where ${inside('first_at')}) + b.sessions as sessions,
+            (select coalesce(sum(a.delivered_kwh), 0) from statistics_anomalous_sessions a where ${inside('first_active_at')}) + b.kwh as at_risk_kwh,
+            (select coalesce(sum(a.unbilled_kwh), 0) from statistics_anomalous_sessions a where ${inside('leak_at')}) as leak_kwh
+       from (${straddling}) b`,
+    params,
+  );
+  return { sessions: num(row?.sessions), atRiskKwh: num(row?.at_risk_kwh), leakKwh: num(row?.leak_kwh) };
+}
+
 export async function statisticsFor(em: EntityManager, tenantId: string, period: StatisticsPeriod, now: Date): Promise<Statistics> {
   const lo = period.from ?? '-infinity';
   const hi = period.to ?? 'infinity';
   const inPeriod = 'i.tenant_id = ? and i.occurred_at >= ?::timestamptz and i.occurred_at < ?::timestamptz';
   const probePlaces = period.from === undefined || period.to === undefined || Date.parse(period.to) - Date.parse(period.from) > PROBE_PLACES_AFTER_MS;
-  const [[org], sessions, [issues], [places], [money], [stations], uptime] = await Promise.all([
+  const [[org], sessions, [issues], [places], anomalous, [stations], uptime] = await Promise.all([
     sql(em, 'select energy_price, currency from organizations where tenant_id = ?', [tenantId]),
     sessionTotals(em, tenantId, period),
     sql(
       em,
-      `select count(*) filter (where ${ACTIVE})::int as active, count(*)::int as total, count(distinct i.session_id)::int as sessions
+      `select count(*) filter (where ${ACTIVE})::int as active, count(*)::int as total
          from anomaly_issues i where ${inPeriod} and ${STANDING}`,
       [tenantId, lo, hi],
     ),
@@ -119,19 +155,7 @@ export async function statisticsFor(em: EntityManager, tenantId: string, period:
              from (select i.station_id from anomaly_issues i where ${inPeriod} and ${STANDING} group by i.station_id, coalesce(i.connector_id, '')) p`,
           [tenantId, lo, hi],
         ),
-    // Each session once, however many of its issues match; its energy by primary key (the limit
-    // keeps the planner from hashing the whole sessions table for a period's few thousand sessions).
-    sql(
-      em,
-      `select coalesce(sum(s.delivered_kwh) filter (where a.active), 0)::float8 as at_risk_kwh,
-              coalesce(sum(s.unbilled_kwh) filter (where a.leak), 0)::float8 as leak_kwh
-         from (select i.session_id, bool_or(${ACTIVE}) as active, bool_or(i.category = any(?::text[])) as leak
-                 from anomaly_issues i where ${inPeriod} and ${STANDING}
-                group by i.session_id) a
-         cross join lateral (select s.delivered_kwh, s.unbilled_kwh from charging_sessions s where s.id = a.session_id and s.tenant_id = ? limit 1) s
-        where a.active or a.leak`,
-      [`{${LEAK_CATEGORIES.join(',')}}`, tenantId, lo, hi, tenantId],
-    ),
+    anomalousSessionsOf(em, tenantId, period),
     sql(em, 'select count(*)::int as total from charging_stations where tenant_id = ?', [tenantId]),
     uptimeFor(em, tenantId, period, now),
   ]);
@@ -139,7 +163,7 @@ export async function statisticsFor(em: EntityManager, tenantId: string, period:
   const money2 = (kwh: number) => (price === null ? 0 : round(kwh * price, 2));
   return {
     activeAnomaliesCount: issues.active,
-    sessionsWithAnomaliesCount: issues.sessions,
+    sessionsWithAnomaliesCount: anomalous.sessions,
     connectorsWithAnomaliesCount: num(places?.connectors),
     totalAnomaliesCount: issues.total,
     chargingStationsWithAnomaliesCount: num(places?.stations),
@@ -147,8 +171,8 @@ export async function statisticsFor(em: EntityManager, tenantId: string, period:
     uptimeDelta: round(uptime.current - uptime.previous, 4),
     totalSessions: sessions.total,
     totalRevenue: money2(sessions.kwh),
-    revenueAtRisk: money2(num(money?.at_risk_kwh)),
-    revenueLeakEstimate: money2(num(money?.leak_kwh)),
+    revenueAtRisk: money2(anomalous.atRiskKwh),
+    revenueLeakEstimate: money2(anomalous.leakKwh),
     anomalousSessions: sessions.anomalous,
     totalStations: stations.total,
     stationsWithAnomalies: num(places?.stations),
@@ -162,13 +186,15 @@ export async function statisticsFor(em: EntityManager, tenantId: string, period:
 }
 
 /**
- * Uptime over connector-time, as the data shows it. A connector is down from the moment an anomaly
- * of a blocking category (it delivered nothing, or stopped while the vehicle still needed energy)
- * occurred in one of its sessions until a session on that connector starts after it (or the
- * period ends). Anomalies marked false positive or withdrawn by a later analysis block nothing. Uptime =
- * 100 × (1 − down time ÷ (known connectors × period length)). The period is [from, to), `from`
- * defaulting to the tenant's first session and `to` to now; the delta compares it with the period
- * of equal length just before it. Sessions without a connector id cannot be placed and are left out.
+ * Uptime over connector-time, as the data shows it. A connector is down from the moment the first
+ * anomaly of a blocking category (it delivered nothing, or stopped while the vehicle still needed
+ * energy) occurred in one of its sessions until the next session on that connector starts (or the
+ * period ends); a session with both blocking categories is one interval. Anomalies marked false
+ * positive or withdrawn by a later analysis block nothing. Uptime = 100 × (1 − down time ÷ (known
+ * connectors × period length)). The period is [from, to), `from` defaulting to the tenant's first
+ * session and `to` to now; the delta compares it with the period of equal length just before it.
+ * Sessions without a connector id cannot be placed and are left out. The intervals are stored with
+ * their end on `statistics_anomalous_sessions` (kept by triggers as sessions arrive and leave).
  */
 async function uptimeFor(em: EntityManager, tenantId: string, period: StatisticsPeriod, now: Date): Promise<{ current: number; previous: number; period: { from: Date; to: Date } | null }> {
   const to = period.to ? new Date(period.to) : now;
@@ -181,38 +207,23 @@ async function uptimeFor(em: EntityManager, tenantId: string, period: Statistics
   const length = to.getTime() - from.getTime();
   // The period before, cut at year 1 (what date filters accept; PostgreSQL's range ends soon after).
   const previousFrom = new Date(Math.max(from.getTime() - length, EARLIEST_MS));
-  const blocking = `i.category in (${BLOCKING_CATEGORIES.map((c) => `'${c}'`).join(', ')})`;
-  // The next session on the fault's connector after the fault occurred (index only).
-  const nextSession = (tenant: string, station: string, connector: string, after: string) =>
-    `(select min(n.occurrence_at) from charging_sessions n where n.tenant_id = ${tenant} and n.station_id = ${station} and n.connector_id = ${connector} and n.occurrence_at > ${after})`;
-  // Faults that began in the two periods.
-  let faults = `select i.occurred_at as down_from, ${nextSession('i.tenant_id', 'i.station_id', 'i.connector_id', 'i.occurred_at')} as down_until
-         from anomaly_issues i
-        where i.tenant_id = ? and i.occurred_at >= ?::timestamptz and i.occurred_at < ?::timestamptz and ${blocking} and ${STANDING} and i.connector_id is not null`;
-  const params: unknown[] = [tenantId, previousFrom.toISOString(), to.toISOString()];
-  // And one that began earlier and still held: only each connector's latest fault before the
-  // periods can (a later fault's session ended any earlier one). Without a lower bound there is none.
-  if (period.from !== undefined) {
-    faults += `
-       union all
-       select f.occurred_at, ${nextSession('c.tenant_id', 'c.station_id', 'c.connector_id', 'f.occurred_at')}
-         from connectors c
-         cross join lateral (select i.occurred_at from anomaly_issues i
-                              where i.tenant_id = c.tenant_id and i.station_id = c.station_id and i.connector_id = c.connector_id
-                                and i.occurred_at < ?::timestamptz and ${blocking} and ${STANDING}
-                              order by i.occurred_at desc limit 1) f
-        where c.tenant_id = ?`;
-    params.push(previousFrom.toISOString(), tenantId);
-  }
+  const [pf, f, t] = [previousFrom, from, to].map((d) => d.toISOString());
+  // The intervals meeting [previousFrom, to): those starting in it, and those started before and
+  // still holding at its start (through the index by end, or without an end yet).
+  const intervals = `select a.down_from, a.down_until from statistics_anomalous_sessions a
+                      where a.tenant_id = ? and a.down_from >= ?::timestamptz and a.down_from < ?::timestamptz
+                     union all
+                     select a.down_from, a.down_until from statistics_anomalous_sessions a
+                      where a.tenant_id = ? and a.down_from < ?::timestamptz and (a.down_until > ?::timestamptz or a.down_until is null) and a.down_from is not null`;
   // Down seconds inside [?, ?): the period's end comes first in the text, then its start.
   const down = `coalesce(sum(greatest(0, extract(epoch from least(coalesce(down_until, 'infinity'), ?::timestamptz) - greatest(down_from, ?::timestamptz)))), 0)::float8`;
   const [row] = await sql(
     em,
-    `with faults as (${faults})
+    `with down as (${intervals})
      select ${down} as current_s, ${down} as previous_s,
             (select count(*) from connectors c where c.tenant_id = ?)::int as connectors
-       from faults`,
-    [...params, to.toISOString(), from.toISOString(), from.toISOString(), previousFrom.toISOString(), tenantId],
+       from down`,
+    [tenantId, pf, t, tenantId, pf, pf, t, f, f, pf, tenantId],
   );
   const connectors = num(row?.connectors);
   const pct = (down: number, ms: number) => (connectors === 0 || ms <= 0 ? 100 : round(100 * Math.max(0, 1 - down / (connectors * (ms / 1000))), 4));
