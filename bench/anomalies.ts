@@ -8,6 +8,7 @@
 import { Client as PgClient } from 'pg';
 import { CATEGORY_NAMES } from '../domain/anomalies/categories';
 import { anomalyListSql, connectorGroupsSql, sessionGroupsSql } from '../domain/anomalies/queries';
+import { anomalousPlacesSql, anomalousSessionsSql, anomalyCountsSql, sessionTotalsSql, uptimeSql } from '../domain/statistics/summary';
 import { startBenchStack, type BenchStack } from './stack';
 
 const SESSIONS = 1_000_000;
@@ -52,13 +53,16 @@ async function seed(pg: PgClient, tenantId: string, memberId: string, out: (s?: 
   // are dropped and rebuilt after the insert, and their foreign-key checks (system triggers) are
   // off while loading (the generated ids are consistent by construction); other modules' own
   // triggers (rollups) still fire. Everything ends as the migrations define it.
-  const tables = ['charging_sessions', 'session_anomalies', 'anomaly_issues', 'anomaly_session_rollups'];
+  const tables = ['charging_sessions', 'session_anomalies', 'anomaly_issues', 'anomaly_session_rollups', 'statistics_anomalous_sessions'];
   const secondary = (await pg.query(
     `select indexname, indexdef from pg_indexes where tablename = any($1) and indexname not in (select conname from pg_constraint)`,
     [tables],
   )).rows as { indexname: string; indexdef: string }[];
   for (const ix of secondary) await pg.query(`drop index "${ix.indexname}"`);
   for (const t of tables) await pg.query(`alter table "${t}" disable trigger all; alter table "${t}" enable trigger user`);
+  // The statistics' per-session rows are built once after the load, as the migration builds them
+  // for existing data (their trigger would probe the sessions' dropped indexes per issue).
+  await pg.query(`alter table anomaly_issues disable trigger statistics_anomalous_sessions_issues_insert`);
   await step(
     'sessions (generate_series)',
     `insert into charging_sessions (id, tenant_id, session_id, station_id, connector_id, evse_id, status, is_anomaly, anomaly_score, anomaly_confidence,
@@ -101,6 +105,19 @@ async function seed(pg: PgClient, tenantId: string, memberId: string, out: (s?: 
        from bench_an a`,
     [tenantId, memberId],
   );
+  // A second category on every 17th anomalous session, occurring hours after the first: sessions
+  // whose anomalies straddle a period's bounds (the statistics count each session once).
+  await step(
+    'second anomaly_issues (every 17th anomalous session)',
+    `insert into anomaly_issues (id, tenant_id, session_id, category, status, resolved_by, assignee_member_id, max_score, first_detected_at, last_detected_at,
+                                 station_id, connector_id, evse_id, occurred_at, occurred_until, created_at, updated_at)
+     select gen_random_uuid(), $1, a.session_id, ${categories.replace('(n %', '((n + 3) %')}, 'OPEN', null, null, a.score,
+            a.started_at + interval '1 hour', a.started_at + interval '1 hour', a.station_id, a.connector_id, a.evse_id,
+            a.started_at + interval '40 minutes' + (n % 5) * interval '2 hours', a.started_at + interval '50 minutes' + (n % 5) * interval '2 hours',
+            a.started_at + interval '1 hour', a.started_at + interval '1 hour'
+       from bench_an a where n % 17 = 3`,
+    [tenantId],
+  );
   await step(
     'anomaly_session_rollups (from the issues)',
     `insert into anomaly_session_rollups (session_id, tenant_id, issue_count, max_score, first_occurred_at, last_update_at, categories)
@@ -112,6 +129,11 @@ async function seed(pg: PgClient, tenantId: string, memberId: string, out: (s?: 
   const tIdx = performance.now();
   for (const ix of secondary) await pg.query(ix.indexdef);
   out(`- rebuilding the ${secondary.length} secondary indexes of ${tables.join(', ')}: ${((performance.now() - tIdx) / 1000).toFixed(1)} s`);
+  const tStats = performance.now();
+  await pg.query(`select statistics_anomalous_sessions_refresh(array(select distinct session_id from anomaly_issues where tenant_id = $1))`, [tenantId]);
+  const [kept] = (await pg.query('select count(*)::int as n, count(down_from)::int as down from statistics_anomalous_sessions where tenant_id = $1', [tenantId])).rows;
+  out(`- statistics_anomalous_sessions (the migration's refresh function over every session with issues): ${kept.n.toLocaleString('en-US')} rows ` +
+    `(${kept.down.toLocaleString('en-US')} with a down interval), ${((performance.now() - tStats) / 1000).toFixed(1)} s`);
   const t = performance.now();
   // As autovacuum would have by then: the visibility map lets counts read indexes only.
   await pg.query('vacuum analyze');
@@ -160,7 +182,12 @@ export async function anomalyBench(stack: BenchStack, out: (s?: string) => void)
       ...(hasStatistics
         ? ([
             ['statistics, all time', '/v1/statistics'],
+            ['statistics, one day', '/v1/statistics?occurrenceFrom=2026-03-10&occurrenceTo=2026-03-11'],
+            ['statistics, 7 days', '/v1/statistics?occurrenceFrom=2026-03-10&occurrenceTo=2026-03-17'],
             ['statistics, one month', '/v1/statistics?occurrenceFrom=2026-03-01&occurrenceTo=2026-04-01'],
+            ['statistics, 30 days, bounds inside days', '/v1/statistics?occurrenceFrom=2026-03-01T06:30:00Z&occurrenceTo=2026-03-31T18:15:00Z'],
+            ['statistics, a quarter', '/v1/statistics?occurrenceFrom=2026-04-01&occurrenceTo=2026-07-01'],
+            ['statistics, from a date on', '/v1/statistics?occurrenceFrom=2026-06-01'],
           ] as [string, string][])
         : []),
     ];
@@ -180,6 +207,8 @@ export async function anomalyBench(stack: BenchStack, out: (s?: string) => void)
     }
     out();
 
+    if (hasStatistics) await statisticsWriteCost(pg, tenantId, out);
+
     out('## Query plans (EXPLAIN ANALYZE, BUFFERS) of the main statements');
     out();
     const page = { page: 500, pageSize: 20 };
@@ -193,6 +222,24 @@ export async function anomalyBench(stack: BenchStack, out: (s?: string) => void)
       ['GET /v1/anomalies/sessions: the page (rollup)', sessionGroupsSql(tenantId, { page: 1, pageSize: 20 }).page],
       ['GET /v1/anomalies/sessions?occurrenceFrom=…&occurrenceTo=… (a month): the groups', sessionGroupsSql(tenantId, { page: 1, pageSize: 20, occurrenceFrom: '2026-03-01T00:00:00Z', occurrenceTo: '2026-04-01T00:00:00Z' }).page],
     ];
+    if (hasStatistics) {
+      // GET /v1/statistics runs these in parallel (plus two one-row look-ups); all time, and 30 days with bounds inside days.
+      const now = new Date();
+      const allTime = {};
+      const month = { from: '2026-03-01T06:30:00Z', to: '2026-03-31T18:15:00Z' };
+      const monthLength = Date.parse(month.to) - Date.parse(month.from);
+      plans.push(
+        ['GET /v1/statistics (all time): sessions of the period (daily rollup)', sessionTotalsSql(tenantId, allTime)],
+        ['GET /v1/statistics (all time): anomaly counts', anomalyCountsSql(tenantId, allTime)],
+        ['GET /v1/statistics (all time): distinct connectors and stations (probes)', anomalousPlacesSql(tenantId, allTime)],
+        ['GET /v1/statistics (all time): sessions with anomalies, at risk, leak', anomalousSessionsSql(tenantId, allTime)],
+        ['GET /v1/statistics (all time): uptime', uptimeSql(tenantId, new Date(Date.parse(BASE) - (now.getTime() - Date.parse(BASE))), new Date(BASE), now)],
+        ['GET /v1/statistics (30 days inside days): sessions of the period', sessionTotalsSql(tenantId, month)],
+        ['GET /v1/statistics (30 days inside days): distinct connectors and stations (grouped)', anomalousPlacesSql(tenantId, month)],
+        ['GET /v1/statistics (30 days inside days): sessions with anomalies, at risk, leak', anomalousSessionsSql(tenantId, month)],
+        ['GET /v1/statistics (30 days inside days): uptime', uptimeSql(tenantId, new Date(Date.parse(month.from) - monthLength), new Date(month.from), new Date(month.to))],
+      );
+    }
     for (const [name, [q, params]] of plans) {
       // The statements use knex's `?` placeholders; pg wants $n.
       let k = 0;
@@ -208,6 +255,61 @@ export async function anomalyBench(stack: BenchStack, out: (s?: string) => void)
   } finally {
     await pg.end();
   }
+}
+
+/**
+ * What the triggers that keep `statistics_anomalous_sessions` add to writes: the same statements
+ * timed with the triggers enabled and disabled, alternating in rounds on this database (1M sessions).
+ */
+async function statisticsWriteCost(pg: PgClient, tenantId: string, out: (s?: string) => void): Promise<void> {
+  const ROUNDS = 5;
+  const EACH = 40;
+  const issues = (await pg.query(`select id from anomaly_issues where tenant_id = $1 and status in ('OPEN', 'IN_PROGRESS') order by id limit 600`, [tenantId])).rows.map((r) => r.id as string);
+  const anomalous = (await pg.query(`select session_id from statistics_anomalous_sessions where tenant_id = $1 order by session_id limit 100`, [tenantId])).rows.map((r) => r.session_id as string);
+  const places = (await pg.query(`select station_id, connector_id from connectors where tenant_id = $1 order by id limit 100`, [tenantId])).rows;
+  const triggers = (on: boolean, table: string, kind: string) =>
+    pg.query(`alter table "${table}" ${on ? 'enable' : 'disable'} trigger "statistics_anomalous_sessions_${kind}"`);
+  let made = 0;
+  const cases: [string, string, string, () => Promise<unknown>][] = [
+    ['one issue\'s status (a member\'s PUT)', 'anomaly_issues', 'issues_update', () =>
+      pg.query(`update anomaly_issues set status = case when status = 'OPEN' then 'IN_PROGRESS' else 'OPEN' end where id = $1`, [issues[made++ % 100]])],
+    ['500 issues\' statuses in one statement (a batch chunk)', 'anomaly_issues', 'issues_update', () =>
+      pg.query(`update anomaly_issues set status = case when status = 'OPEN' then 'IN_PROGRESS' else 'OPEN' end where id = any($1::uuid[])`, [issues.slice(100, 600)])],
+    ['an anomalous session\'s energy after a re-analysis', 'charging_sessions', 'sessions_update', () =>
+      pg.query(`update charging_sessions set delivered_kwh = delivered_kwh + 0.001 where id = $1`, [anomalous[made++ % anomalous.length]])],
+    ['one session arriving on a connector', 'charging_sessions', 'sessions_insert', () => {
+      const p = places[made++ % places.length];
+      return pg.query(
+        `insert into charging_sessions (id, tenant_id, session_id, station_id, connector_id, status, is_anomaly, anomaly_count, started_at, created_at, updated_at)
+         values (gen_random_uuid(), $1, 'bench-write-' || $2, $3, $4, 'active', false, 0, now(), now(), now())`,
+        [tenantId, `${process.pid}-${made}`, p.station_id, p.connector_id],
+      );
+    }],
+  ];
+  out('## Write cost of the statistics triggers (`statistics_anomalous_sessions`)');
+  out();
+  out(`Each statement ${ROUNDS} × ${EACH} times with the trigger enabled and disabled, alternating by round; median ms.`);
+  out();
+  out('| statement | with trigger | without | added |');
+  out('|---|---:|---:|---:|');
+  for (const [name, table, kind, run] of cases) {
+    const times: Record<'on' | 'off', number[]> = { on: [], off: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const mode of ['on', 'off'] as const) {
+        await triggers(mode === 'on', table, kind);
+        for (let i = 0; i < EACH; i++) {
+          const t = performance.now();
+          await run();
+          times[mode].push(performance.now() - t);
+        }
+      }
+    }
+    await triggers(true, table, kind);
+    const [on, off] = [pct(times.on, 50), pct(times.off, 50)];
+    out(`| ${name} | ${on.toFixed(2)} | ${off.toFixed(2)} | ${(on - off).toFixed(2)} ms (${((on / off - 1) * 100).toFixed(0)} %) |`);
+  }
+  await pg.query(`delete from charging_sessions where tenant_id = $1 and session_id like 'bench-write-%'`, [tenantId]);
+  out();
 }
 
 /** `--anomalies`: only this benchmark, on its own throwaway stack. */

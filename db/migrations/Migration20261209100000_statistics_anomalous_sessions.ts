@@ -54,7 +54,8 @@ export class Migration20261209100000 extends Migration {
     // has no standing anomaly left, or is gone).
     this.addSql(`create function "statistics_anomalous_sessions_refresh"(ids uuid[]) returns void language plpgsql as $$
       begin
-        delete from statistics_anomalous_sessions a where a.session_id = any(ids)
+        -- Joins with unnest, not "= any(ids)": a batch's thousands of ids would be searched linearly per row.
+        delete from statistics_anomalous_sessions a using unnest(ids) u(id) where a.session_id = u.id
            and (not exists (select 1 from anomaly_issues i where i.session_id = a.session_id and ${STANDING})
                 or not exists (select 1 from charging_sessions s where s.id = a.session_id));
         insert into statistics_anomalous_sessions (session_id, tenant_id, station_id, connector_id, first_at, last_at, first_active_at, last_active_at,
@@ -68,7 +69,7 @@ export class Migration20261209100000 extends Migration {
                        min(i.occurred_at) filter (where ${ACTIVE}) as first_active_at, max(i.occurred_at) filter (where ${ACTIVE}) as last_active_at,
                        min(i.occurred_at) filter (where i.category = 'KWH_DECREASE') as leak_at,
                        min(i.occurred_at) filter (where i.category in ('ZERO_SESSION', 'CHARGING_EXPECTED')) as blocked_at
-                  from anomaly_issues i where i.session_id = any(ids) and ${STANDING} group by i.session_id) g
+                  from unnest(ids) u(id) join anomaly_issues i on i.session_id = u.id where ${STANDING} group by i.session_id) g
           join charging_sessions s on s.id = g.session_id
           cross join lateral (select case when s.connector_id is not null then g.blocked_at end as down_from) d
         on conflict (session_id) do update set
@@ -94,7 +95,7 @@ export class Migration20261209100000 extends Migration {
         end if;
         if ids is null then return null; end if;
         perform statistics_lock_places(array(
-          select s.tenant_id::text || '/' || s.station_id::text || '/' || coalesce(s.connector_id, '') from charging_sessions s where s.id = any(ids)));
+          select s.tenant_id::text || '/' || s.station_id::text || '/' || coalesce(s.connector_id, '') from unnest(ids) u(id) join charging_sessions s on s.id = u.id));
         perform statistics_anomalous_sessions_refresh(ids);
         return null;
       end $$;`);

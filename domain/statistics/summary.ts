@@ -1,18 +1,21 @@
 // The figures of `GET /v1/statistics` for one tenant and period. Each figure's definition is in the
-// README ("Statistics"); the queries read the daily session rollup and the indexes of
-// Migration20261208105000 (BENCHMARKS.md, "Statistics", has their plans at a million sessions).
+// README ("Statistics"). The queries read two rollups kept by triggers — sessions per day
+// (`statistics_session_days`, Migration20261208105000) and one row per session with a standing
+// anomaly (`statistics_anomalous_sessions`, Migration20261209100000, whose refresh function names
+// the blocking categories, ZERO_SESSION and CHARGING_EXPECTED, and the leak's, KWH_DECREASE) — and
+// the standing anomalies' partial indexes. BENCHMARKS.md ("Statistics") has their plans at a
+// million sessions.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { sql } from '../../db/sql';
 import { countsSql } from '../anomalies/flags';
 
-/** Categories whose anomaly means the connector could not charge (see `uptime` below). */
-export const BLOCKING_CATEGORIES = ['ZERO_SESSION', 'CHARGING_EXPECTED'] as const;
-/** Categories whose unbilled energy is a revenue leak (the register fell and stayed down). */
-export const LEAK_CATEGORIES = ['KWH_DECREASE'] as const;
-
 /** An issue that stands (the workspace's one definition; the statistics' partial indexes match it). */
 const STANDING = countsSql('i');
 const ACTIVE = `i.status in ('OPEN', 'IN_PROGRESS')`;
+const IN_PERIOD = 'i.tenant_id = ? and i.occurred_at >= ?::timestamptz and i.occurred_at < ?::timestamptz';
+
+/** One statement and its parameters (exported so that the benchmark can show their plans). */
+export type Statement = [string, unknown[]];
 /** A session's occurrence: its first reading, or its creation without readings (a stored column). */
 const OCCURRENCE = 's.occurrence_at';
 
@@ -58,7 +61,7 @@ const PROBE_PLACES_AFTER_MS = 31 * DAY_MS;
  * (`statistics_session_days`, kept by triggers), the partial days at either end from the sessions
  * themselves (through the occurrence index). A year is a few hundred rollup rows, not a million sessions.
  */
-async function sessionTotals(em: EntityManager, tenantId: string, period: StatisticsPeriod): Promise<{ total: number; anomalous: number; kwh: number }> {
+export function sessionTotalsSql(tenantId: string, period: StatisticsPeriod): Statement {
   const fromMs = period.from === undefined ? null : Date.parse(period.from);
   const toMs = period.to === undefined ? null : Date.parse(period.to);
   const firstDay = fromMs === null ? null : Math.ceil(fromMs / DAY_MS) * DAY_MS;
@@ -80,8 +83,7 @@ async function sessionTotals(em: EntityManager, tenantId: string, period: Statis
     if (fromMs !== null && fromMs < firstDay!) base(period.from!, isoOf(firstDay!));
     if (toMs !== null && endDay! < toMs) base(isoOf(endDay!), period.to!);
   }
-  const [row] = await sql(em, `select coalesce(sum(sessions), 0)::bigint as total, coalesce(sum(anomalous), 0)::bigint as anomalous, coalesce(sum(kwh), 0)::float8 as kwh from (${parts.join(' union all ')}) x`, params);
-  return { total: num(row?.total), anomalous: num(row?.anomalous), kwh: num(row?.kwh) };
+  return [`select coalesce(sum(sessions), 0)::bigint as total, coalesce(sum(anomalous), 0)::bigint as anomalous, coalesce(sum(kwh), 0)::float8 as kwh from (${parts.join(' union all ')}) x`, params];
 }
 
 /**
@@ -92,7 +94,7 @@ async function sessionTotals(em: EntityManager, tenantId: string, period: Statis
  * first standing (active) anomaly falls; one whose anomalies straddle the period's start counts when
  * one of them falls inside (few sessions: one probe each into its issues).
  */
-async function anomalousSessionsOf(em: EntityManager, tenantId: string, period: StatisticsPeriod): Promise<{ sessions: number; atRiskKwh: number; leakKwh: number }> {
+export function anomalousSessionsSql(tenantId: string, period: StatisticsPeriod): Statement {
   const lo = period.from ?? '-infinity';
   const hi = period.to ?? 'infinity';
   const inside = (first: string) => `a.tenant_id = ? and a.${first} >= ?::timestamptz and a.${first} < ?::timestamptz`;
@@ -109,78 +111,84 @@ async function anomalousSessionsOf(em: EntityManager, tenantId: string, period: 
                              and ${issueIn(` and ${ACTIVE}`)})::float8 as kwh`;
     params.push(tenantId, lo, lo, lo, hi, tenantId, lo, lo, lo, hi);
   }
-  const [row] = await sql(
-    em,
+  return [
     `select (select count(*) from statistics_anomalous_sessions a where ${inside('first_at')}) + b.sessions as sessions,
             (select coalesce(sum(a.delivered_kwh), 0) from statistics_anomalous_sessions a where ${inside('first_active_at')}) + b.kwh as at_risk_kwh,
             (select coalesce(sum(a.unbilled_kwh), 0) from statistics_anomalous_sessions a where ${inside('leak_at')}) as leak_kwh
        from (${straddling}) b`,
     params,
-  );
-  return { sessions: num(row?.sessions), atRiskKwh: num(row?.at_risk_kwh), leakKwh: num(row?.leak_kwh) };
+  ];
+}
+
+/** Standing and active anomalies of the period (each anomaly once: additive). */
+export function anomalyCountsSql(tenantId: string, period: StatisticsPeriod): Statement {
+  return [
+    `select count(*) filter (where ${ACTIVE})::int as active, count(*)::int as total from anomaly_issues i where ${IN_PERIOD} and ${STANDING}`,
+    [tenantId, period.from ?? '-infinity', period.to ?? 'infinity'],
+  ];
+}
+
+/** Distinct connectors and stations with a standing anomaly in the period. */
+export function anomalousPlacesSql(tenantId: string, period: StatisticsPeriod): Statement {
+  const lo = period.from ?? '-infinity';
+  const hi = period.to ?? 'infinity';
+  const long = period.from === undefined || period.to === undefined || Date.parse(period.to) - Date.parse(period.from) > PROBE_PLACES_AFTER_MS;
+  // A long period: one probe per known connector or station into the standing anomalies' index,
+  // rather than de-duplicating every anomaly of the period.
+  if (long) {
+    return [
+      `select (select count(*) from connectors c where c.tenant_id = ? and exists (
+                 select 1 from anomaly_issues i where i.station_id = c.station_id and i.connector_id = c.connector_id and ${IN_PERIOD} and ${STANDING}))
+            + (select count(*) from charging_stations st where st.tenant_id = ? and exists (
+                 select 1 from anomaly_issues i where i.station_id = st.id and i.connector_id is null and ${IN_PERIOD} and ${STANDING})) as connectors,
+              (select count(*) from charging_stations st where st.tenant_id = ? and exists (
+                 select 1 from anomaly_issues i where i.station_id = st.id and ${IN_PERIOD} and ${STANDING})) as stations`,
+      [tenantId, tenantId, lo, hi, tenantId, tenantId, lo, hi, tenantId, tenantId, lo, hi],
+    ];
+  }
+  // A short period's anomalies are fewer than the probes: grouped by hashing first
+  // (count(distinct (station, connector)) sorts every anomaly's row value, 4–5× slower).
+  return [
+    `select count(*)::int as connectors, count(distinct p.station_id)::int as stations
+       from (select i.station_id from anomaly_issues i where ${IN_PERIOD} and ${STANDING} group by i.station_id, coalesce(i.connector_id, '')) p`,
+    [tenantId, lo, hi],
+  ];
 }
 
 export async function statisticsFor(em: EntityManager, tenantId: string, period: StatisticsPeriod, now: Date): Promise<Statistics> {
-  const lo = period.from ?? '-infinity';
-  const hi = period.to ?? 'infinity';
-  const inPeriod = 'i.tenant_id = ? and i.occurred_at >= ?::timestamptz and i.occurred_at < ?::timestamptz';
-  const probePlaces = period.from === undefined || period.to === undefined || Date.parse(period.to) - Date.parse(period.from) > PROBE_PLACES_AFTER_MS;
-  const [[org], sessions, [issues], [places], anomalous, [stations], uptime] = await Promise.all([
-    sql(em, 'select energy_price, currency from organizations where tenant_id = ?', [tenantId]),
-    sessionTotals(em, tenantId, period),
-    sql(
-      em,
-      `select count(*) filter (where ${ACTIVE})::int as active, count(*)::int as total
-         from anomaly_issues i where ${inPeriod} and ${STANDING}`,
-      [tenantId, lo, hi],
-    ),
-    // Distinct connectors and stations of a long period: one probe per known connector or station
-    // into the standing anomalies' index, rather than de-duplicating every anomaly of the period
-    // (a short period's anomalies are fewer than the probes: grouped below).
-    probePlaces
-      ? sql(
-          em,
-          `select (select count(*) from connectors c where c.tenant_id = ? and exists (
-                     select 1 from anomaly_issues i where i.station_id = c.station_id and i.connector_id = c.connector_id and ${inPeriod} and ${STANDING}))
-                + (select count(*) from charging_stations st where st.tenant_id = ? and exists (
-                     select 1 from anomaly_issues i where i.station_id = st.id and i.connector_id is null and ${inPeriod} and ${STANDING})) as connectors,
-                  (select count(*) from charging_stations st where st.tenant_id = ? and exists (
-                     select 1 from anomaly_issues i where i.station_id = st.id and ${inPeriod} and ${STANDING})) as stations`,
-          [tenantId, tenantId, lo, hi, tenantId, tenantId, lo, hi, tenantId, tenantId, lo, hi],
-        )
-      : // Grouped by hashing first: count(distinct (station, connector)) sorts every anomaly's row value (4–5× slower).
-        sql(
-          em,
-          `select count(*)::int as connectors, count(distinct p.station_id)::int as stations
-             from (select i.station_id from anomaly_issues i where ${inPeriod} and ${STANDING} group by i.station_id, coalesce(i.connector_id, '')) p`,
-          [tenantId, lo, hi],
-        ),
-    anomalousSessionsOf(em, tenantId, period),
-    sql(em, 'select count(*)::int as total from charging_stations where tenant_id = ?', [tenantId]),
+  const one = async ([q, params]: Statement) => (await sql(em, q, params))[0] ?? {};
+  const [org, sessions, issues, places, anomalous, stations, uptime] = await Promise.all([
+    one(['select energy_price, currency from organizations where tenant_id = ?', [tenantId]]),
+    one(sessionTotalsSql(tenantId, period)),
+    one(anomalyCountsSql(tenantId, period)),
+    one(anomalousPlacesSql(tenantId, period)),
+    one(anomalousSessionsSql(tenantId, period)),
+    one(['select count(*)::int as total from charging_stations where tenant_id = ?', [tenantId]]),
     uptimeFor(em, tenantId, period, now),
   ]);
-  const price = org?.energy_price === null || org?.energy_price === undefined ? null : Number(org.energy_price);
+  const price = org.energy_price === null || org.energy_price === undefined ? null : Number(org.energy_price);
   const money2 = (kwh: number) => (price === null ? 0 : round(kwh * price, 2));
+  const [total, anomalousTotal, kwh] = [num(sessions.total), num(sessions.anomalous), num(sessions.kwh)];
   return {
-    activeAnomaliesCount: issues.active,
-    sessionsWithAnomaliesCount: anomalous.sessions,
-    connectorsWithAnomaliesCount: num(places?.connectors),
-    totalAnomaliesCount: issues.total,
-    chargingStationsWithAnomaliesCount: num(places?.stations),
+    activeAnomaliesCount: num(issues.active),
+    sessionsWithAnomaliesCount: num(anomalous.sessions),
+    connectorsWithAnomaliesCount: num(places.connectors),
+    totalAnomaliesCount: num(issues.total),
+    chargingStationsWithAnomaliesCount: num(places.stations),
     uptimePercentage: uptime.current,
     uptimeDelta: round(uptime.current - uptime.previous, 4),
-    totalSessions: sessions.total,
-    totalRevenue: money2(sessions.kwh),
-    revenueAtRisk: money2(anomalous.atRiskKwh),
-    revenueLeakEstimate: money2(anomalous.leakKwh),
-    anomalousSessions: sessions.anomalous,
-    totalStations: stations.total,
-    stationsWithAnomalies: num(places?.stations),
-    anomalyRate: sessions.total === 0 ? 0 : round(sessions.anomalous / sessions.total, 6),
+    totalSessions: total,
+    totalRevenue: money2(kwh),
+    revenueAtRisk: money2(num(anomalous.at_risk_kwh)),
+    revenueLeakEstimate: money2(num(anomalous.leak_kwh)),
+    anomalousSessions: anomalousTotal,
+    totalStations: num(stations.total),
+    stationsWithAnomalies: num(places.stations),
+    anomalyRate: total === 0 ? 0 : round(anomalousTotal / total, 6),
     // Float sums of many session figures: rounded so that the same data always answers the same.
-    totalEnergyKwh: round(sessions.kwh, 3),
+    totalEnergyKwh: round(kwh, 3),
     energyPrice: price,
-    currency: price === null ? null : ((org?.currency as string | null) ?? null),
+    currency: price === null ? null : ((org.currency as string | null) ?? null),
     uptimePeriod: uptime.period,
   };
 }
@@ -207,6 +215,15 @@ async function uptimeFor(em: EntityManager, tenantId: string, period: Statistics
   const length = to.getTime() - from.getTime();
   // The period before, cut at year 1 (what date filters accept; PostgreSQL's range ends soon after).
   const previousFrom = new Date(Math.max(from.getTime() - length, EARLIEST_MS));
+  const [q, params] = uptimeSql(tenantId, previousFrom, from, to);
+  const [row] = await sql(em, q, params);
+  const connectors = num(row?.connectors);
+  const pct = (down: number, ms: number) => (connectors === 0 || ms <= 0 ? 100 : round(100 * Math.max(0, 1 - down / (connectors * (ms / 1000))), 4));
+  return { current: pct(num(row?.current_s), length), previous: pct(num(row?.previous_s), from.getTime() - previousFrom.getTime()), period: { from, to } };
+}
+
+/** Down seconds in [from, to) and in [previousFrom, from), and the known connectors. */
+export function uptimeSql(tenantId: string, previousFrom: Date, from: Date, to: Date): Statement {
   const [pf, f, t] = [previousFrom, from, to].map((d) => d.toISOString());
   // The intervals meeting [previousFrom, to): those starting in it, and those started before and
   // still holding at its start (through the index by end, or without an end yet).
@@ -217,15 +234,11 @@ async function uptimeFor(em: EntityManager, tenantId: string, period: Statistics
                       where a.tenant_id = ? and a.down_from < ?::timestamptz and (a.down_until > ?::timestamptz or a.down_until is null) and a.down_from is not null`;
   // Down seconds inside [?, ?): the period's end comes first in the text, then its start.
   const down = `coalesce(sum(greatest(0, extract(epoch from least(coalesce(down_until, 'infinity'), ?::timestamptz) - greatest(down_from, ?::timestamptz)))), 0)::float8`;
-  const [row] = await sql(
-    em,
+  return [
     `with down as (${intervals})
      select ${down} as current_s, ${down} as previous_s,
             (select count(*) from connectors c where c.tenant_id = ?)::int as connectors
        from down`,
     [tenantId, pf, t, tenantId, pf, pf, t, f, f, pf, tenantId],
-  );
-  const connectors = num(row?.connectors);
-  const pct = (down: number, ms: number) => (connectors === 0 || ms <= 0 ? 100 : round(100 * Math.max(0, 1 - down / (connectors * (ms / 1000))), 4));
-  return { current: pct(num(row?.current_s), length), previous: pct(num(row?.previous_s), from.getTime() - previousFrom.getTime()), period: { from, to } };
+  ];
 }
