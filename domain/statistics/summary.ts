@@ -155,14 +155,26 @@ export function anomalousPlacesSql(tenantId: string, period: StatisticsPeriod): 
   ];
 }
 
+/**
+ * The first row of a statement, run without parallel workers: the endpoint already runs its
+ * statements side by side on their own connections, and workers on top of that oversubscribe a
+ * small machine's cores (measured on 2 cores at a million sessions, alternating rounds: all time
+ * p50 108–121 → 78–86 ms, from a date on 133–166 → 72–78 ms; BENCHMARKS.md "Statistics").
+ */
+const firstRow = (em: EntityManager, [q, params]: Statement) =>
+  em.transactional(async (tem) => {
+    await sql(tem, 'set local max_parallel_workers_per_gather = 0');
+    return (await sql(tem, q, params))[0] ?? {};
+  });
+
 export async function statisticsFor(em: EntityManager, tenantId: string, period: StatisticsPeriod, now: Date): Promise<Statistics> {
   const one = async ([q, params]: Statement) => (await sql(em, q, params))[0] ?? {};
   const [org, sessions, issues, places, anomalous, stations, uptime] = await Promise.all([
     one(['select energy_price, currency from organizations where tenant_id = ?', [tenantId]]),
-    one(sessionTotalsSql(tenantId, period)),
-    one(anomalyCountsSql(tenantId, period)),
-    one(anomalousPlacesSql(tenantId, period)),
-    one(anomalousSessionsSql(tenantId, period)),
+    firstRow(em, sessionTotalsSql(tenantId, period)),
+    firstRow(em, anomalyCountsSql(tenantId, period)),
+    firstRow(em, anomalousPlacesSql(tenantId, period)),
+    firstRow(em, anomalousSessionsSql(tenantId, period)),
     one(['select count(*)::int as total from charging_stations where tenant_id = ?', [tenantId]]),
     uptimeFor(em, tenantId, period, now),
   ]);
@@ -215,11 +227,10 @@ async function uptimeFor(em: EntityManager, tenantId: string, period: Statistics
   const length = to.getTime() - from.getTime();
   // The period before, cut at year 1 (what date filters accept; PostgreSQL's range ends soon after).
   const previousFrom = new Date(Math.max(from.getTime() - length, EARLIEST_MS));
-  const [q, params] = uptimeSql(tenantId, previousFrom, from, to);
-  const [row] = await sql(em, q, params);
-  const connectors = num(row?.connectors);
+  const row = await firstRow(em, uptimeSql(tenantId, previousFrom, from, to));
+  const connectors = num(row.connectors);
   const pct = (down: number, ms: number) => (connectors === 0 || ms <= 0 ? 100 : round(100 * Math.max(0, 1 - down / (connectors * (ms / 1000))), 4));
-  return { current: pct(num(row?.current_s), length), previous: pct(num(row?.previous_s), from.getTime() - previousFrom.getTime()), period: { from, to } };
+  return { current: pct(num(row.current_s), length), previous: pct(num(row.previous_s), from.getTime() - previousFrom.getTime()), period: { from, to } };
 }
 
 /** Down seconds in [from, to) and in [previousFrom, from), and the known connectors. */
