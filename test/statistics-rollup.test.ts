@@ -39,6 +39,19 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('energy' as const), session: fc.nat(), kwh: fc.integer({ min: 0, max: 40 }), unbilled: fc.integer({ min: 0, max: 5 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), session: fc.nat() }) },
 );
+/** Each way a trigger changes a row, spelled out (run before the random sequences). */
+const s = (station: number, connector: number, hour: number, kwh = 10): Op => ({ op: 'session', station, connector, hour, kwh });
+const zeroAt = (session: number): Op => ({ op: 'issue', session, category: 0, status: 0, hour: 0 });
+const PATHS: Op[][] = [
+  [s(0, 0, 0), zeroAt(0), s(0, 0, 5)], // a session arriving ends the connector's interval
+  [s(0, 0, 0), s(0, 0, 5), zeroAt(0), { op: 'delete', session: 1 }], // the session that ended it leaves
+  [s(0, 0, 0), s(0, 0, 5), zeroAt(0), { op: 'move', session: 1, station: 0, connector: 0, hour: 20 }], // it moves later in time
+  [s(0, 0, 0), s(0, 0, 5), zeroAt(0), { op: 'move', session: 1, station: 0, connector: 1, hour: 5 }], // it moves to another connector
+  [s(0, 0, 0), s(0, 0, 5), zeroAt(1), { op: 'move', session: 1, station: 1, connector: 0, hour: 1 }], // the down session itself moves
+  [s(0, 0, 0), { op: 'issue', session: 0, category: 2, status: 0, hour: 1 }, { op: 'energy', session: 0, kwh: 7, unbilled: 3 }], // energy of a leak
+  [s(0, 0, 0), zeroAt(0), { op: 'issue', session: 0, category: 1, status: 1, hour: 2 }, { op: 'status', issues: [0], status: 4 }], // marked false positive
+  [s(0, 0, 0), zeroAt(0), { op: 'redate', issue: 0, hour: 30 }, s(0, 0, 10)], // re-dated past a later session
+];
 /** A period in hours from BASE: either bound may be absent. */
 const periodArb = fc.record({ from: fc.option(hour, { nil: undefined }), length: fc.integer({ min: 1, max: 96 }), open: fc.boolean() });
 
@@ -195,7 +208,7 @@ describe('statistics rollup (statistics_anomalous_sessions) against the definiti
           }
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 150, examples: PATHS.map((ops) => [ops, [{ from: undefined, length: 1, open: true }, { from: 0, length: 48, open: false }, { from: 3, length: 12, open: false }, { from: 2, length: 1, open: true }]]) },
     );
     // Every session's row agrees with a recompute from scratch (and none is left for a session without standing anomalies).
     const stale = await sql(
