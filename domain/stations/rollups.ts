@@ -11,6 +11,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { normalise } from '../analysis/normalise';
 import type { Series, StoredMeterValue } from '../analysis/types';
 import { pgArray, sql } from '../../db/sql';
+import { registerSteps } from '../statistics/session-energy';
 
 const MINUTE_MS = 60_000;
 /** A session's rollup covers at most its first 3 days (longer spans are not charging sessions). */
@@ -78,7 +79,7 @@ function powerMinutes(power: Series, start: number, n: number): (number | null)[
 /**
  * A session's energy per minute from its readings (normalised as the analysis normalises them:
  * units, multipliers, phases, locations), or null when nothing usable spans time. Register steps
- * are spread linearly between readings; a falling register (a reset) counts as zero.
+ * count as the statistics count them (`registerSteps`) and are spread linearly between readings.
  */
 export function sessionMinutes(readings: StoredMeterValue[]): SessionMinutes | null {
   if (readings.length < 2) return null;
@@ -92,10 +93,10 @@ export function sessionMinutes(readings: StoredMeterValue[]): SessionMinutes | n
   let energyWh: number[];
   if (energy.t.length > 1) {
     energyWh = new Array<number>(n).fill(0);
-    for (let k = 0; k + 1 < energy.t.length; k++) {
-      const delta = energy.v[k + 1] - energy.v[k];
-      if (delta > 0) spread(energyWh, start, energy.t[k], energy.t[k + 1], delta * 1000);
-    }
+    // The session's one energy rule (a pit's recovery counted once, a reset's new level counted).
+    registerSteps(energy).forEach((kwh, k) => {
+      if (kwh > 0) spread(energyWh, start, energy.t[k], energy.t[k + 1], kwh * 1000);
+    });
   } else {
     // No register: the session's energy is what its power delivered (as the analysis counts it).
     energyWh = powerWh.map((v) => v ?? 0);

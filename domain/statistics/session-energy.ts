@@ -31,40 +31,52 @@ function sessionEnergyRaw(readings: StoredMeterValue[]): SessionEnergy {
     const kwh = integrate(P);
     return { deliveredKwh: kwh, unbilledKwh: 0 };
   }
-  const delivered = registerDelivered(E);
+  const delivered = registerSteps(E).reduce((sum, kwh) => sum + kwh, 0);
   const billable = Math.max(0, E.v[E.v.length - 1] - E.v[0]);
   return { deliveredKwh: delivered, unbilledKwh: Math.max(0, delivered - billable) };
 }
 
-function registerDelivered(E: Series): number {
-  let sum = 0;
+/**
+ * The delivered kWh of each step of the register (step k: from reading k to k + 1), by the rule
+ * above: the one rule of a session's energy, for its total here and for the station rollups'
+ * energy per minute (domain/stations/rollups.ts). Rises during an open fall wait: a recovery drops
+ * them (only what lies above the old maximum counts, on the recovering step); a fall that lasts,
+ * or is still open at the last reading, keeps them on their own steps.
+ */
+export function registerSteps(E: Series): number[] {
+  const steps = new Array<number>(Math.max(0, E.v.length - 1)).fill(0);
   let hi = E.v[0];
-  // An open fall: when it began, the maximum before it, and the rises since (counted if it lasts).
-  let fall: { t: number; hi: number; rises: number } | null = null;
+  // An open fall: when it began, the maximum before it, and the steps that rose since.
+  let fall: { t: number; hi: number; rising: number[] } | null = null;
+  const keepRises = (f: { rising: number[] }) => {
+    for (const k of f.rising) steps[k] = E.v[k + 1] - E.v[k];
+  };
   for (let i = 1; i < E.v.length; i++) {
     const d = E.v[i] - E.v[i - 1];
     if (fall) {
       if (d < 0) continue;
       if (E.v[i] >= fall.hi) {
-        sum += E.v[i] - fall.hi; // recovered: only what lies above the old maximum is new
+        steps[i - 1] = E.v[i] - fall.hi; // recovered: only what lies above the old maximum is new
         hi = E.v[i];
         fall = null;
       } else if (E.t[i] - fall.t <= PIT_RECOVERY_MS) {
-        fall.rises += d;
+        fall.rising.push(i - 1);
       } else {
-        sum += fall.rises + d; // lasted: a new register level
+        keepRises(fall); // lasted: a new register level
+        steps[i - 1] = d;
         hi = E.v[i];
         fall = null;
       }
     } else if (d < 0) {
-      fall = { t: E.t[i], hi, rises: 0 };
+      fall = { t: E.t[i], hi, rising: [] };
     } else {
-      sum += d;
+      steps[i - 1] = d;
       hi = E.v[i];
     }
   }
   // A fall still open at the last reading did not recover: its rises were delivered.
-  return sum + (fall?.rises ?? 0);
+  if (fall) keepRises(fall);
+  return steps;
 }
 
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;

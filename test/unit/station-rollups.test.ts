@@ -2,6 +2,8 @@
 // register and from the reported power, and local days in the organization's time zone.
 import assert from 'node:assert/strict';
 import { sessionMinutes, parseMinutes } from '../../domain/stations/rollups';
+import { sessionEnergy } from '../../domain/statistics/session-energy';
+import { categoryFixtures, stored } from '../fixtures/sessions';
 import { localDay, previousLocalDay } from '../../domain/stations/local-day';
 import { backfillSlots } from '../../domain/stations/schedules';
 
@@ -39,6 +41,15 @@ describe('station rollups: per-minute energy', () => {
     const m = sessionMinutes(rs)!;
     assert.deepEqual(m.energyWh, [200, 0]);
     assert.deepEqual(m.powerWh, [200, 200]);
+  });
+
+  it('counts a session\'s energy by the statistics\' one rule: a pit\'s recovery once, a reset\'s new level, power alone', () => {
+    for (const name of ['energy-pit', 'kwh-decrease', 'zero-session', 'unexpected-kwh-accumulate']) {
+      const readings = stored(categoryFixtures.find((f) => f.name === name)!.values);
+      const perMinute = sessionMinutes(readings)!.energyWh.reduce((a, b) => a + b, 0) / 1000;
+      const total = sessionEnergy(readings).deliveredKwh;
+      assert.ok(Math.abs(perMinute - total) < 1e-3, `${name}: per minute ${perMinute} kWh, session ${total} kWh`);
+    }
   });
 
   it('uses the power for a session without a register, in W as sent', () => {
