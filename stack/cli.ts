@@ -3,12 +3,17 @@
 //     creates a tenant (with its organization and first admin member) and prints the admin's key.
 //   npm run cli -- shade-backfill <tenant id> <from YYYY-MM-DD> [<to YYYY-MM-DD>]
 //     runs SHADE over past local days through the tenant's schedule's backfill (stack/shade-cli.ts).
+//   npm run cli -- station-rollups-rebuild <tenant id>
+//     rebuilds the tenant's station rollups from the stored readings (domain/stations/rebuild.ts).
 // Uses DATABASE_URL, or the database of a running `npm start` (recorded in .data/stack.json).
 import fs from 'node:fs';
 import path from 'node:path';
 import { config } from '../config';
 import { migrate, openOrm } from '../db/orm';
 import { createTenantWithAdminKey } from '../domain/api-keys';
+import { sql } from '../db/sql';
+import { isUuid } from '../domain/ids';
+import { rebuildStationRollups } from '../domain/stations/rebuild';
 import { shadeBackfill } from './shade-cli';
 
 function databaseUrl(): string {
@@ -31,6 +36,25 @@ async function main(argv: string[]) {
   if (command === 'shade-backfill') {
     const orm = await openOrm(databaseUrl());
     return shadeBackfill(orm, temporalAddress(), args).finally(() => orm.close());
+  }
+  if (command === 'station-rollups-rebuild') {
+    if (args.length !== 1 || !isUuid(args[0])) {
+      console.error('usage: npm run cli -- station-rollups-rebuild <tenant id>');
+      return 2;
+    }
+    const orm = await openOrm(databaseUrl());
+    try {
+      if ((await sql(orm.em.fork(), 'select 1 from tenants where id = ?', [args[0]])).length === 0) {
+        console.error(`error: no tenant ${args[0]}`);
+        return 1;
+      }
+      const t0 = Date.now();
+      const done = await rebuildStationRollups(orm.em.fork(), args[0], { onChunk: (n) => n % 10_000 === 0 && console.log(`${n} sessions…`) });
+      console.log(`Station rollups rebuilt for ${done} sessions of tenant ${args[0]} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      return 0;
+    } finally {
+      await orm.close();
+    }
   }
   const emailAt = args.indexOf('--admin-email');
   const email = emailAt >= 0 ? args[emailAt + 1] : undefined;
