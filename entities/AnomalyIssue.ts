@@ -5,8 +5,8 @@ import { ChargingStation } from './ChargingStation';
 import { Member } from './Member';
 import { Tenant } from './Tenant';
 
-export type AnomalyIssueStatus = 'OPEN' | 'IN_PROGRESS' | 'RESOLVED' | 'FALSE_POSITIVE';
-export const ANOMALY_ISSUE_STATUSES: readonly AnomalyIssueStatus[] = ['OPEN', 'IN_PROGRESS', 'RESOLVED', 'FALSE_POSITIVE'];
+export const ANOMALY_ISSUE_STATUSES = ['OPEN', 'IN_PROGRESS', 'RESOLVED', 'FALSE_POSITIVE'] as const;
+export type AnomalyIssueStatus = (typeof ANOMALY_ISSUE_STATUSES)[number];
 export type ResolvedBy = 'member' | 'detector';
 
 /**

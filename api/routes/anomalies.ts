@@ -1,7 +1,7 @@
 // Anomaly workspace endpoints: HTTP only. Reads in domain/anomalies/queries.ts, triage in
 // domain/anomalies/issues.ts. `/v1/anomalies/connectors` and `/v1/anomalies/sessions` are literal
 // paths, listed before the parameterised detail path.
-import { anomalyDetail, listAnomalies, listAnomalyConnectors, listAnomalySessions, type IssueStatus } from '../../domain/anomalies/queries';
+import { anomalyDetail, listAnomalies, listAnomalyConnectors, listAnomalySessions } from '../../domain/anomalies/queries';
 import { updateIssue } from '../../domain/anomalies/issues';
 import { defineRoute } from '../route';
 import { ErrorSchema, pageOf, pageOfQuery, toPage } from '../schemas/common';
@@ -37,7 +37,7 @@ export const anomalyRoutes = [
       const { items, total } = await listAnomalies(
         em,
         auth.tenant.id,
-        { ...query, ...page, anomalyIssuesStatus: query.anomalyIssuesStatus as IssueStatus[] | undefined },
+        { ...query, ...page, anomalyIssuesStatus: query.anomalyIssuesStatus },
         auth.member.id,
       );
       return { body: toPage(withIsoDates(items) as unknown[], total, page) };
@@ -104,7 +104,7 @@ export const anomalyRoutes = [
     },
     handler: async ({ em, params, body, auth }) => {
       const state = await updateIssue(em, auth.tenant.id, { memberId: auth.member.id, email: auth.member.email }, params.issue_id, {
-        status: body.status as IssueStatus,
+        status: body.status,
         assignedTo: body.assignedTo,
       });
       return { body: withIsoDates(state) };

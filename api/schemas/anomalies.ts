@@ -48,7 +48,7 @@ export const AnomalyListQuery = LimitedPaginationQuery.extend({
     .optional()
     .openapi({ description: 'Sort by aiRiskScore (asc or desc); without it, newest occurrence first' }),
   anomalyIssuesStatus: queryList(
-    vocabulary(ANOMALY_ISSUE_STATUSES as unknown as readonly [string, ...string[]], 'expected OPEN, IN_PROGRESS, RESOLVED or FALSE_POSITIVE'),
+    vocabulary(ANOMALY_ISSUE_STATUSES, 'expected OPEN, IN_PROGRESS, RESOLVED or FALSE_POSITIVE'),
     { type: 'string', enum: ANOMALY_ISSUE_STATUSES },
     'Only anomalies whose issue has one of these statuses',
   ),
@@ -78,7 +78,7 @@ export const AnomalySessionsQuery = LimitedPaginationQuery.extend({
     .openapi({ description: 'Sort by highest score or by anomaly count (default score_desc)' }),
 });
 
-const STATUS = z.enum(ANOMALY_ISSUE_STATUSES as unknown as [string, ...string[]]);
+const STATUS = z.enum(ANOMALY_ISSUE_STATUSES);
 const typeIdDoc = `The category's stable id: ${CATEGORY_NAMES.map((c) => `${CATEGORY_INFO[c].id} ${c}`).join(', ')}`;
 
 export const IssueRefOut = z
@@ -199,7 +199,7 @@ export const IssueIdParams = z.object({ issue_id: text(64, 1).openapi({ descript
 
 export const IssueUpdateIn = z
   .object({
-    status: z.enum(ANOMALY_ISSUE_STATUSES as unknown as [string, ...string[]]).openapi({
+    status: z.enum(ANOMALY_ISSUE_STATUSES).openapi({
       description:
         'New status. OPEN and IN_PROGRESS may move to any status; RESOLVED and FALSE_POSITIVE only reopen (to OPEN or IN_PROGRESS), otherwise 409',
     }),
