@@ -28,6 +28,8 @@ export const config = {
   maxReadingsPerRequest: int('EVNI_MAX_READINGS_PER_REQUEST', 20_000),
   /** A session actor with no write for this long closes itself (a later write starts a new run). */
   sessionQuietPeriodMs: int('EVNI_SESSION_QUIET_MS', 6 * 60 * 60 * 1000),
+  /** How often the scheduled data-quality run refreshes every tenant's snapshot (at least every minute). */
+  dataQualityEveryMinutes: Math.max(1, int('EVNI_DATA_QUALITY_EVERY_MINUTES', 60)),
   /** Batches: request size, sessions and readings per batch, and how they are processed. */
   // The batch body is parsed as a stream, so this bounds the upload, not the API's memory: 2 GiB
   // fits the largest batch (100,000 sessions of 96 readings are about 1 GB of JSON).

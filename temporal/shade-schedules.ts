@@ -3,7 +3,8 @@
 // a keeper that notices new tenants and time-zone changes); an existing schedule is brought to the
 // current spec. Operators backfill history with the schedule's backfill (`npm run cli --
 // shade-backfill`) and start a run at once with "Trigger" in the Temporal UI (or `triggerShade`).
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { createOrGet, updateTo } from './schedules';
 import { TENANT_ID } from '../workflows/search-attributes';
 import { shadeScheduleId, type ShadeRunInput } from '../workflows/shade/contract';
 import { shadeRun } from '../workflows/shade/workflow';
@@ -35,17 +36,12 @@ function options(tenantId: string, timeZone: string, taskQueue: string): Schedul
 /** Creates the tenant's schedule, or brings an existing one to this time zone and task queue. */
 export async function ensureShadeSchedule(client: Client, taskQueue: string, tenantId: string, timeZone: string): Promise<'created' | 'updated' | 'unchanged'> {
   const opts = options(tenantId, timeZone, taskQueue);
-  try {
-    await client.schedule.create(opts);
-    return 'created';
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
-  const handle = client.schedule.getHandle(opts.scheduleId);
-  const current = await handle.describe();
+  const made = await createOrGet(client, opts);
+  if (made.created) return 'created';
+  const current = await made.handle.describe();
   const action = current.action as { taskQueue?: string };
   if (current.spec.timezone === timeZone && action.taskQueue === taskQueue) return 'unchanged';
-  await handle.update((prev) => ({ ...prev, spec: opts.spec, action: opts.action, policies: { ...prev.policies, ...opts.policies } }));
+  await updateTo(made.handle, opts);
   return 'updated';
 }
 

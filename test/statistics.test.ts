@@ -4,6 +4,7 @@
 // positive, and the data-quality snapshot: null, then filled once the schedule's workflow ran.
 import assert from 'node:assert/strict';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { config } from '../config';
 import { ensureDataQualitySchedule } from '../temporal/statistics-schedule';
 import { DATA_QUALITY_SCHEDULE_ID } from '../workflows/data-quality/contract';
 import type { dataQualityWorkflow } from '../workflows/data-quality/workflow';
@@ -32,7 +33,7 @@ async function runDataQualityNow(): Promise<void> {
   // Other files start workers of their own task queues (crash and kill tests run worker/main.ts),
   // and a worker points the one schedule at its queue: point it back at this stack's worker, and
   // trigger past any run left on a queue that worker no longer polls.
-  await ensureDataQualitySchedule(client, stack().taskQueue);
+  await ensureDataQualitySchedule(client, stack().taskQueue, config.dataQualityEveryMinutes);
   const schedule = client.schedule.getHandle(DATA_QUALITY_SCHEDULE_ID);
   const before = (await schedule.describe()).info.recentActions.length;
   const triggered = Date.now();

@@ -26,7 +26,7 @@ async function main() {
   // Load the ONNX models while the worker starts, not on the first session a client is waiting for.
   await detectors.served();
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
-  await ensureDataQualitySchedule(temporal, config.taskQueue); // statistics: the data-quality schedule (idempotent)
+  await ensureDataQualitySchedule(temporal, config.taskQueue, config.dataQualityEveryMinutes); // statistics: the data-quality schedule (idempotent)
   const worker = await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, deps: { orm, detectors, temporal, fineTune: servedFineTuneEnvironment(config), shade: await loadShadeDetector({ threads: config.onnxThreads }) } });
   // SHADE: a schedule per tenant, created now for every tenant and then for new ones and time-zone changes.
   const shadeSchedules = startShadeScheduleKeeper({ client: temporal, taskQueue: config.taskQueue, tenants: () => shadeTenants(orm.em.fork()), everyMs: 60_000, log });
