@@ -5,7 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { sql } from '../../db/sql';
 import { isoUtc } from '../analysis/window';
 import { notFound } from '../errors';
-import { MAX_SESSION_MINUTES, minutesText, parseMinutes } from './rollups';
+import { dayMinutesOf } from './rollups';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -298,18 +298,9 @@ export async function stationEnergy(em: EntityManager, tenantId: string, station
 export async function shadeOverview(em: EntityManager, tenantId: string, station: StationRow, day?: string) {
   const r = await latestInference(em, tenantId, station, day);
   const dayStart = new Date(r.day_start).getTime();
-  const dayEnd = dayStart + r.minutes * MINUTE_MS;
-  const rows = await sql(
-    em,
-    `select (extract(epoch from start_minute) * 1000)::float8 as start, cardinality(energy_wh) as n, ${minutesText('energy_wh')} as energy_wh from station_session_energy
-      where station_id = ? and tenant_id = ? and start_minute >= ? and start_minute < ? and end_minute > ?`,
-    [station.id, tenantId, new Date(dayStart - MAX_SESSION_MINUTES * MINUTE_MS).toISOString(), new Date(dayEnd).toISOString(), new Date(dayStart).toISOString()],
-  );
   const perMinute = new Array<number>(r.minutes).fill(0);
-  for (const row of rows) {
-    const offset = Math.round((row.start - dayStart) / MINUTE_MS);
-    const e = parseMinutes(row.energy_wh, row.n) as number[];
-    for (let i = Math.max(0, -offset); i < e.length && offset + i < r.minutes; i++) perMinute[offset + i] += e[i];
+  for (const row of await dayMinutesOf(em, tenantId, [station.id], dayStart, r.minutes, false)) {
+    for (let i = row.from; i < row.to; i++) perMinute[row.offset + i] += row.energyWh[i];
   }
   let sum = 0;
   const energyTimeline = [{ timestamp: iso(dayStart), cumulativeKwh: 0 }];

@@ -30,6 +30,48 @@ export function parseMinutes(text: string, length: number): (number | null)[] {
   return text.split(',').map((v) => (v === '' ? null : Number(v)));
 }
 
+/** One session's per-minute row placed on a day: its minute i is the day's minute `offset + i`. */
+export interface DayMinutes {
+  stationId: string;
+  connectorId: string;
+  offset: number;
+  energyWh: number[];
+  /** Only when asked for (SHADE reads it, the overview does not). */
+  powerWh: (number | null)[] | null;
+  /** The row's minutes that fall inside the day: i in [from, to). */
+  from: number;
+  to: number;
+}
+
+/**
+ * The per-minute rows of the sessions of these stations that overlap [dayStart, dayStart + minutes)
+ * (a session starts at most MAX_SESSION_MINUTES before the day), placed on the day.
+ */
+export async function dayMinutesOf(em: EntityManager, tenantId: string, stationIds: string[], dayStart: number, minutes: number, withPower: boolean): Promise<DayMinutes[]> {
+  const dayEnd = dayStart + minutes * MINUTE_MS;
+  const rows = await sql(
+    em,
+    `select station_id, connector_id, (extract(epoch from start_minute) * 1000)::float8 as start, cardinality(energy_wh) as n,
+            ${minutesText('energy_wh')} as energy_wh${withPower ? `, ${minutesText('power_wh')} as power_wh` : ''}
+       from unnest(?::uuid[]) as k(id) join station_session_energy on station_id = k.id
+      where tenant_id = ? and start_minute >= ? and start_minute < ? and end_minute > ?`,
+    [pgArray(stationIds), tenantId, new Date(dayStart - MAX_SESSION_MINUTES * MINUTE_MS).toISOString(), new Date(dayEnd).toISOString(), new Date(dayStart).toISOString()],
+  );
+  return rows.map((r) => {
+    const offset = Math.round((r.start - dayStart) / MINUTE_MS);
+    const energyWh = parseMinutes(r.energy_wh, r.n) as number[];
+    return {
+      stationId: r.station_id,
+      connectorId: r.connector_id,
+      offset,
+      energyWh,
+      powerWh: withPower ? parseMinutes(r.power_wh, r.n) : null,
+      from: Math.max(0, -offset),
+      to: Math.min(energyWh.length, minutes - offset),
+    };
+  });
+}
+
 export interface SessionMinutes {
   startMinute: number;
   /** Wh per minute from the register (from the power when the session has no register). */

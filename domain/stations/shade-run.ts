@@ -7,7 +7,7 @@ import { pgArray, sql } from '../../db/sql';
 import type { ConnectorDay, HistoryDay, ShadeDetector, StationDayInput, StationDayResult } from '../shade/types';
 import { stationAnomalyEvents } from '../webhooks/events';
 import { addDays, localDay, previousLocalDay, type LocalDay } from './local-day';
-import { MAX_SESSION_MINUTES, minutesText, parseMinutes } from './rollups';
+import { dayMinutesOf } from './rollups';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -51,17 +51,9 @@ export async function planShadeRun(em: EntityManager, tenantId: string, opts: { 
 export async function buildStationDays(em: EntityManager, tenantId: string, d: LocalDay, timeZone: string, stationIds: string[]): Promise<StationDayInput[]> {
   if (stationIds.length === 0) return [];
   const ids = pgArray(stationIds);
-  const dayEnd = d.start + d.minutes * MINUTE_MS;
   const [connectors, minuteRows, historyRows] = await Promise.all([
     sql(em, 'select station_id, connector_id from unnest(?::uuid[]) as k(id) join connectors on station_id = k.id where tenant_id = ?', [ids, tenantId]),
-    sql(
-      em,
-      `select station_id, connector_id, (extract(epoch from start_minute) * 1000)::float8 as start, cardinality(energy_wh) as n,
-              ${minutesText('energy_wh')} as energy_wh, ${minutesText('power_wh')} as power_wh
-         from unnest(?::uuid[]) as k(id) join station_session_energy on station_id = k.id
-        where tenant_id = ? and start_minute >= ? and start_minute < ? and end_minute > ?`,
-      [ids, tenantId, new Date(d.start - MAX_SESSION_MINUTES * MINUTE_MS).toISOString(), new Date(dayEnd).toISOString(), new Date(d.start).toISOString()],
-    ),
+    dayMinutesOf(em, tenantId, stationIds, d.start, d.minutes, true),
     // Station totals per UTC hour as one text per station of integer triples (hours since the epoch,
     // Wh, session starts; integers print and parse several times faster than floats or JSON):
     // binned into local days and hours below. Joined from the id list so that each station is one
@@ -88,22 +80,16 @@ export async function buildStationDays(em: EntityManager, tenantId: string, d: L
   };
   for (const r of connectors) connectorOf(r.station_id, r.connector_id);
   for (const r of minuteRows) {
-    const c = connectorOf(r.station_id, r.connector_id);
-    const offset = Math.round((r.start - d.start) / MINUTE_MS);
-    const e = parseMinutes(r.energy_wh, r.n) as number[];
-    const p = parseMinutes(r.power_wh, r.n);
-    let first = -1;
-    let last = -1;
+    const c = connectorOf(r.stationId, r.connectorId);
+    const p = r.powerWh!;
     let wh = 0;
-    for (let i = Math.max(0, -offset); i < e.length && offset + i < d.minutes; i++) {
-      const m = offset + i;
-      c.energyWh[m] += e[i];
-      wh += e[i];
+    for (let i = r.from; i < r.to; i++) {
+      const m = r.offset + i;
+      c.energyWh[m] += r.energyWh[i];
+      wh += r.energyWh[i];
       if (p[i] !== null) c.powerWh[m] = (c.powerWh[m] ?? 0) + p[i]!;
-      if (first < 0) first = m;
-      last = m;
     }
-    if (first >= 0) c.sessions.push({ startMinute: first, endMinute: last + 1, energyWh: wh });
+    if (r.from < r.to) c.sessions.push({ startMinute: r.offset + r.from, endMinute: r.offset + r.to, energyWh: wh });
   }
 
   // History: every local day from the station's oldest day with energy in the window up to the day
