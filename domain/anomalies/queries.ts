@@ -4,14 +4,16 @@
 // and members are joined only for the rows of the page.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgArray, sql, type Row } from '../../db/sql';
+import type { AnomalyIssueStatus } from '../../entities';
 import { normalise } from '../analysis/normalise';
 import { notFound } from '../errors';
 import { loadReadingsOf } from '../sessions/analysis';
-import { categoryOf, CATEGORY_INFO, type CategoryInfo, typeIdOf } from './categories';
+import { categoryOf, typeIdOf } from './categories';
 import { issueIsIncidentSql, issueIsRecurringSql } from './flags';
 import { historyOf, type IssueHistoryEntry } from './issues';
 
-export type IssueStatus = 'OPEN' | 'IN_PROGRESS' | 'RESOLVED' | 'FALSE_POSITIVE';
+/** An issue's status (the entity's one list). */
+export type IssueStatus = AnomalyIssueStatus;
 
 export interface Page {
   page: number;
