@@ -60,32 +60,19 @@ export async function listStations(em: EntityManager, tenantId: string, q: Stati
     'station_id',
     'id',
   ].join(', ');
-  params.push(q.pageSize, (q.page - 1) * q.pageSize);
-  const rows = await sql(
-    em,
-    `with agg as (
-       select c.id, c.station_id, count(s.id) filter (where s.is_anomaly)::int as total_anomalies,
-              max(s.anomaly_score) filter (where s.is_anomaly) as ai_score,
-              max(coalesce(s.started_at, s.created_at)) filter (where s.is_anomaly) as last_anomaly
-         from charging_stations c left join charging_sessions s on s.station_id = c.id and s.tenant_id = c.tenant_id
-        where c.tenant_id = ? ${stationFilter}
-        group by c.id, c.station_id)
-     select *, count(*) over ()::int as total from agg ${where.length ? `where ${where.join(' and ')}` : ''}
-      order by ${order} limit ? offset ?`,
-    params,
-  );
+  // Per station: its anomalous sessions' count, highest score and latest occurrence.
+  const agg = `select c.id, c.station_id, count(s.id) filter (where s.is_anomaly)::int as total_anomalies,
+                      max(s.anomaly_score) filter (where s.is_anomaly) as ai_score,
+                      max(coalesce(s.started_at, s.created_at)) filter (where s.is_anomaly) as last_anomaly
+                 from charging_stations c left join charging_sessions s on s.station_id = c.id and s.tenant_id = c.tenant_id
+                where c.tenant_id = ? ${stationFilter}
+                group by c.id, c.station_id`;
+  const filter = where.length ? `where ${where.join(' and ')}` : '';
+  const rows = await sql(em, `select *, count(*) over ()::int as total from (${agg}) agg ${filter} order by ${order} limit ? offset ?`, [...params, q.pageSize, (q.page - 1) * q.pageSize]);
   let total = rows[0]?.total ?? 0;
   if (rows.length === 0 && q.page > 1) {
     // Past the last page: the total still counts the matches.
-    const count = await sql(
-      em,
-      `select count(*)::int as n from (
-         select c.id, max(coalesce(s.started_at, s.created_at)) filter (where s.is_anomaly) as last_anomaly
-           from charging_stations c left join charging_sessions s on s.station_id = c.id and s.tenant_id = c.tenant_id
-          where c.tenant_id = ? ${stationFilter} group by c.id) agg ${where.length ? `where ${where.join(' and ')}` : ''}`,
-      params.slice(0, -2),
-    );
-    total = count[0].n;
+    total = (await sql(em, `select count(*)::int as n from (${agg}) agg ${filter}`, params))[0].n;
   }
   return {
     total: total as number,
