@@ -167,6 +167,9 @@ function sessionWhOn(c: ConnectorDay, start: number, end: number): number {
   return sum;
 }
 
+/** The session began on this day (not carried over from the day before: its start says so, or minute 0 does). */
+const beganToday = (s: DaySession) => !(s.startedBefore ?? s.startMinute <= 0);
+
 /**
  * A session that delivered nothing: under 0.1 kWh by its register and on the connector's meter, long
  * enough to have tried, and wholly inside the day — a session carried over from the evening before
@@ -175,7 +178,7 @@ function sessionWhOn(c: ConnectorDay, start: number, end: number): number {
  */
 function deadSession(c: ConnectorDay, s: DaySession): boolean {
   const n = c.energyWh.length;
-  if (s.startedBefore ?? s.startMinute <= 0) return false;
+  if (!beganToday(s)) return false;
   if (s.endsAfter ?? s.endMinute >= n - 1) return false;
   return (
     s.endMinute - s.startMinute >= RULES.stuck.minSessionMinutes &&
@@ -190,7 +193,7 @@ function outageFindings(day: StationDayInput, totalWh: Float64Array, expectedWh:
   // Sessions that began today, and what the history expected in all: today's level of activity
   // scales the expectation, so that a quiet (rainy, holiday) day does not turn its gaps into outages.
   const begun: number[] = [];
-  for (const c of day.connectors) for (const s of c.sessions) if (!(s.startedBefore ?? s.startMinute <= 0)) begun.push(s.startMinute);
+  for (const c of day.connectors) for (const s of c.sessions) if (beganToday(s)) begun.push(s.startMinute);
   let expectedAll = 0;
   if (expectedStarts) for (let m = 0; m < n; m++) expectedAll += expectedStarts[m];
   for (const [a, b] of runs(n, (m) => totalWh[m] < RULES.idleWh)) {
@@ -283,7 +286,7 @@ function stuckFindings(day: StationDayInput, outages: Finding[], baseline: Basel
     // Sessions that fail on the car's side (full battery, authorisation) happen anywhere at a few
     // per cent; on a busy connector two in a row happen by chance. The run must be unlikely at that
     // rate: (sessions of the day on the connector) × rate^(run length) ≤ 1 %.
-    const begun = sessions.filter((x) => !(x.startedBefore ?? x.startMinute <= 0)).length;
+    const begun = sessions.filter(beganToday).length;
     const flush = () => {
       if (seq.length >= RULES.stuck.minSessions && begun * Math.pow(RULES.stuck.priorDeadRate, seq.length) <= RULES.stuck.maxChance) {
         const a = seq[0].startMinute;
@@ -350,7 +353,7 @@ function energyDropFinding(
   // or the day is below anything the station's history shows for a normal day and so few sessions
   // came that chance does not explain it.
   let begun = 0;
-  for (const c of day.connectors) for (const s of c.sessions) if (!(s.startedBefore ?? s.startMinute <= 0) && !inOutage[s.startMinute]) begun++;
+  for (const c of day.connectors) for (const s of c.sessions) if (beganToday(s) && !inOutage[s.startMinute]) begun++;
   let lambda = 0;
   for (let h = 0; h < 24; h++) lambda += baseline.startsPerHour[h];
   lambda *= covered;
