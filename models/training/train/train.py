@@ -52,13 +52,28 @@ def cosine_lr(opt, base, step, total, warmup=50):
         g["lr"] = lr
 
 
-def optimise(opt, loss, params, lr, step, steps):
+def optimise(opt, loss, params, lr, step, steps, warmup=50):
     """One training step, the same for every model: clipped gradients, warm-up + cosine schedule."""
     opt.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(params, 1.0)
-    cosine_lr(opt, lr, step, steps)
+    cosine_lr(opt, lr, step, steps, warmup=warmup)
     opt.step()
+
+
+def classifier_loss(ds, x, y, out, pw, recon_weight):
+    """The classifiers' loss (base training and fine-tuning alike): BCE on every bucket; for the
+    shared variant (out = logits, reconstruction) also its autoencoder's reconstruction loss on
+    buckets without any anomaly, so that its error stays anomaly evidence. Returns the loss and the
+    reconstruction term (None without an autoencoder)."""
+    mask = x[:, :1]
+    logits = out[0] if isinstance(out, tuple) else out
+    loss = (Fn.binary_cross_entropy_with_logits(logits, y, pos_weight=pw, reduction="none") * mask).sum() / (mask.sum() * ds.C)
+    if not isinstance(out, tuple):
+        return loss, None
+    normal = mask[:, 0] * (y.sum(dim=1) == 0)
+    r = (recon_error(x, out[1]) * normal).sum() / normal.sum().clamp(min=1)
+    return loss + recon_weight * r, r
 
 
 # ------------------------------------------------------------------------------------------------
@@ -175,15 +190,8 @@ def train_classifier(model, ds, epochs, budget, seed, lr=3e-3, name="CSAR-C-2", 
         tot, rec, n = 0.0, 0.0, 0
         for b in make_batches(lengths, budget, rng):
             x = batch_x(ds, b)
-            y = batch_y(ds, b)
-            mask = x[:, :1]
-            out = model(x)
-            logits = out[0] if isinstance(out, tuple) else out
-            loss = (Fn.binary_cross_entropy_with_logits(logits, y, pos_weight=pw, reduction="none") * mask).sum() / (mask.sum() * ds.C)
-            if isinstance(out, tuple):
-                normal = mask[:, 0] * (y.sum(dim=1) == 0)
-                r = (recon_error(x, out[1]) * normal).sum() / normal.sum().clamp(min=1)
-                loss = loss + recon_weight * r
+            loss, r = classifier_loss(ds, x, batch_y(ds, b), model(x), pw, recon_weight)
+            if r is not None:
                 rec += r.item()
             optimise(opt, loss, params, lr, step, steps)
             step += 1

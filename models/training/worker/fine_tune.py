@@ -24,7 +24,6 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-import torch.nn.functional as Fn
 from onnx import numpy_helper
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -34,7 +33,7 @@ sys.path.insert(0, os.path.join(ROOT, "models", "training", "train"))
 from data import Dataset, collate, make_batches  # noqa: E402
 from nets import CSARC2Shared, recon_error  # noqa: E402
 import export as onnx_export  # noqa: E402
-from train import batch_x, batch_y, classifier_report, cosine_lr, pos_weights, predict_probs  # noqa: E402
+from train import batch_x, batch_y, classifier_loss, classifier_report, optimise, pos_weights, predict_probs  # noqa: E402
 
 # The base evaluation set: the validation corpus the base models were calibrated on.
 BASE_EVAL_SEED = "csar-val-1"
@@ -159,19 +158,10 @@ def train_fine_tune(input: dict) -> dict:
         model.train()
         tot, n = 0.0, 0
         for b in make_batches(lengths, budget, rng):
-            x, y = batch_x(ds, b), batch_y(ds, b)
-            mask = x[:, :1]
-            logits, recon = model(x)
-            # As train.py's train_classifier (shared variant): per-bucket BCE on every bucket, and the
-            # autoencoder's reconstruction on anomaly-free buckets, so its error stays anomaly evidence.
-            loss = (Fn.binary_cross_entropy_with_logits(logits, y, pos_weight=pw, reduction="none") * mask).sum() / (mask.sum() * ds.C)
-            normal = mask[:, 0] * (y.sum(dim=1) == 0)
-            loss = loss + cfg["reconstructionWeight"] * (recon_error(x, recon) * normal).sum() / normal.sum().clamp(min=1)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            cosine_lr(opt, lr, step, steps, warmup=warmup)
-            opt.step()
+            x = batch_x(ds, b)
+            # The base training's loss and step (train.py), with this job's warm-up.
+            loss, _ = classifier_loss(ds, x, batch_y(ds, b), model(x), pw, cfg["reconstructionWeight"])
+            optimise(opt, loss, params, lr, step, steps, warmup=warmup)
             step += 1
             tot += loss.item()
             n += 1
