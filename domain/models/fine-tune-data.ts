@@ -1,15 +1,15 @@
-// The fine-tuning data export: a tenant's analysed sessions → training tensors in the format of
-// models/training/export-dataset.ts (features.f32, labels.u8, soc.f32, sorc.f32, manifest.json;
-// read by models/training/train/data.py), through the served feature extraction — which the worker
-// injects (`FeatureExtractor`), since domain/ never imports models/. Python never computes a feature.
+// The fine-tuning data export: a tenant's analysed sessions → training tensors (written by
+// domain/models/tensor-set.ts, the format models/training/train/data.py reads), through the served
+// feature extraction — which the worker injects (`FeatureExtractor`), since domain/ never imports
+// models/. Python never computes a feature.
 //
 // Labels per bucket and category: the stored verdict's ranges (session_anomalies), except the
-// categories the anomaly workspace marked FALSE_POSITIVE on that session (anomaly_issues, contract
-// in .scratch/contracts.md), which are negatives; confirmed ones (RESOLVED by a member) are positives
-// and are counted. A session left without any positive is clean: the autoencoder learns the
-// tenant's normal from those (its reconstruction loss is taken on anomaly-free buckets).
+// categories the anomaly workspace marked FALSE_POSITIVE on that session (anomaly_issues), which
+// are negatives; confirmed ones (RESOLVED by a member) are positives and are counted. A session
+// left without any positive is clean: the autoencoder learns the tenant's normal from those (its
+// reconstruction loss is taken on anomaly-free buckets).
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { normalise } from '../analysis/normalise';
@@ -19,6 +19,7 @@ import { loadReadingsOf } from '../sessions/analysis';
 import { sql } from '../../db/sql';
 import type { ExportedData, FineTuneInput } from '../../workflows/fine-tune/contract';
 import { sourceSql, tunableModel } from './fine-tune';
+import { TensorSet } from './tensor-set';
 
 /** The served feature extraction (models/serving/features.ts), handed in by the worker. */
 export interface FeatureExtractor {
@@ -46,55 +47,6 @@ const PAGE = 100;
 
 export class InvalidTrainingData extends Error {
   override name = 'InvalidTrainingData';
-}
-
-/** Appends sessions to one tensor set. */
-class TensorSet {
-  private readonly fds: Record<'features' | 'labels' | 'soc' | 'sorc', number>;
-  readonly sessions: Record<string, unknown>[] = [];
-  buckets = 0;
-
-  constructor(readonly dir: string, private readonly env: FineTuneEnvironment) {
-    mkdirSync(dir, { recursive: true });
-    this.fds = {
-      features: openSync(join(dir, 'features.f32'), 'w'),
-      labels: openSync(join(dir, 'labels.u8'), 'w'),
-      soc: openSync(join(dir, 'soc.f32'), 'w'),
-      sorc: openSync(join(dir, 'sorc.f32'), 'w'),
-    };
-  }
-
-  add(id: string, f: { data: Float32Array; bucketCount: number }, labels: Uint8Array, categories: string[]): void {
-    const T = f.bucketCount;
-    writeSync(this.fds.features, Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength));
-    writeSync(this.fds.labels, Buffer.from(labels.buffer, labels.byteOffset, labels.byteLength));
-    // No SoC targets: SORC is not fine-tuned (data.py reads the file by length).
-    const soc = new Float32Array(T).fill(NaN);
-    writeSync(this.fds.soc, Buffer.from(soc.buffer));
-    this.sessions.push({ id, offset: this.buckets, T, clean: categories.length === 0, categories, lookalike: null, measurands: '', sorcOffset: -1 });
-    this.buckets += T;
-  }
-
-  close(corpus: Record<string, unknown>, skipped: number): void {
-    for (const fd of Object.values(this.fds)) closeSync(fd);
-    const features = this.env.features;
-    writeFileSync(
-      join(this.dir, 'manifest.json'),
-      JSON.stringify({
-        featureVersion: features.featureVersion,
-        featureNames: features.featureNames,
-        featureCount: features.featureNames.length,
-        sorcInputChannels: [],
-        categories: ANOMALY_CATEGORIES,
-        corpus,
-        totalBuckets: this.buckets,
-        totalSorcBuckets: 0,
-        skipped,
-        createdAt: new Date().toISOString(),
-        sessions: this.sessions,
-      }),
-    );
-  }
 }
 
 /**
@@ -127,8 +79,8 @@ export async function exportFineTuneData(em: EntityManager, input: FineTuneInput
   }
   rmSync(join(workDir, 'train'), { recursive: true, force: true });
   rmSync(join(workDir, 'held-out'), { recursive: true, force: true });
-  const train = new TensorSet(join(workDir, 'train'), env);
-  const held = new TensorSet(join(workDir, 'held-out'), env);
+  const train = new TensorSet(join(workDir, 'train'));
+  const held = new TensorSet(join(workDir, 'held-out'));
   const heldOutIds = heldOutSet(ids.map((r) => r.id), trainingConfig.heldOutFraction);
   let skipped = 0;
   let clean = 0;
@@ -166,13 +118,15 @@ export async function exportFineTuneData(em: EntityManager, input: FineTuneInput
         labelCounts.falsePositives += own?.falsePositives ?? 0;
         labelCounts.fromVerdicts += categories.size;
         if (categories.size === 0) clean++;
-        (heldOutIds.has(r.id) ? held : train).add(r.id, f, labels, [...categories]);
+        // No SoC targets: SORC is not fine-tuned.
+        (heldOutIds.has(r.id) ? held : train).add({ id: r.id, clean: categories.size === 0, categories: [...categories], lookalike: null, measurands: '' }, { features: f, labels });
       }
     }
   } finally {
     const corpus = (split: string) => ({ seed: `tenant:${tenantId}`, count: ids.length, split, anomalyRate: null, holdout: 'exclude', generator: 'tenant sessions (domain/models/fine-tune-data.ts)' });
-    train.close(corpus('train'), skipped);
-    held.close(corpus('held-out'), 0);
+    const header = { featureVersion: env.features.featureVersion, featureNames: env.features.featureNames, sorcInputChannels: [] };
+    train.close({ ...header, corpus: corpus('train'), skipped });
+    held.close({ ...header, corpus: corpus('held-out'), skipped: 0 });
   }
   // Sessions without a usable window (skipped) may still leave a side empty.
   if (held.sessions.length === 0 || train.sessions.length === 0) {
