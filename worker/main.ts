@@ -30,7 +30,8 @@ async function main() {
   const worker = await createWorker({ connection, namespace: config.temporalNamespace, taskQueue: config.taskQueue, deps: { orm, detectors, temporal, fineTune: servedFineTuneEnvironment(config), shade: await loadShadeDetector({ threads: config.onnxThreads }) } });
   // SHADE: a schedule per tenant, created now for every tenant and then for new ones and time-zone changes.
   const shadeSchedules = startShadeScheduleKeeper({ client: temporal, taskQueue: config.taskQueue, tenants: () => shadeTenants(orm.em.fork()), everyMs: 60_000, log });
-  await shadeSchedules.ready;
+  // Not awaited: with many tenants the first pass takes a while, and sessions should not wait for it.
+  shadeSchedules.ready.catch((err: unknown) => log.warn({ err: (err as Error).message }, 'SHADE schedules: first pass failed (retried at the next one)'));
   // Webhooks: the outbox dispatcher starts a delivery workflow per (event, endpoint).
   const dispatcher = await startWebhookDispatcher({ orm, temporal, taskQueue: config.taskQueue, policy: deliveryPolicy(webhookSettings(config)), pollMs: config.webhookDispatchPollMs, log });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => worker.shutdown());
