@@ -27,8 +27,11 @@ interface ChunkCall extends ChunkInput {
   attempt: number;
 }
 
-/** Mocked `BatchActivities`: chunks take `chunkMs`, `failAt` (a chunk's `from`) fails non-retryably. */
-function mockActivities(opts: { chunkMs?: number; failAt?: number } = {}) {
+/**
+ * Mocked `BatchActivities`: chunks take `chunkMs`, `failAt` (a chunk's `from`) fails non-retryably
+ * at once, and `finishBatch` takes `finishMs`.
+ */
+function mockActivities(opts: { chunkMs?: number; failAt?: number; finishMs?: number } = {}) {
   const chunks: ChunkCall[] = [];
   const finishes: { tenantId: string; batchId: string; status: string }[] = [];
   const state = { running: 0, maxRunning: 0, failedAt: NaN, finishedAt: NaN };
@@ -38,17 +41,20 @@ function mockActivities(opts: { chunkMs?: number; failAt?: number } = {}) {
       chunks.push({ ...input, runId: info.workflowExecution?.runId ?? '', attempt: info.attempt });
       state.maxRunning = Math.max(state.maxRunning, ++state.running);
       try {
-        await sleep(opts.chunkMs ?? 50);
+        // At once: the other lane's chunk, started with it, is still running when the workflow learns
+        // of the failure (with equal durations the two raced).
         if (input.from === opts.failAt) {
           state.failedAt = performance.now();
           throw ApplicationFailure.nonRetryable(`chunk ${input.from}–${input.to - 1} cannot be processed`, 'BadChunk');
         }
+        await sleep(opts.chunkMs ?? 50);
         return { processed: input.to - input.from, failed: 0, skipped: 0 };
       } finally {
         state.running--;
       }
     },
     async finishBatch(input) {
+      await sleep(opts.finishMs ?? 0);
       finishes.push(input);
       state.finishedAt = performance.now();
     },
@@ -93,7 +99,8 @@ describe('batch workflow with mocked activities', function () {
   });
 
   it("a chunk that fails non-retryably fails the batch: finishBatch(…, 'failed') once, then the workflow fails", async () => {
-    const mock = mockActivities({ chunkMs: 100, failAt: 20 });
+    // The other lane's chunk ends while the batch is being marked failed: it must not start another.
+    const mock = mockActivities({ chunkMs: 300, failAt: 20, finishMs: 700 });
     await withWorker(mock.activities, async (tq) => {
       const { input, handle } = await runBatch(tq, { totalSessions: 80, chunkSize: 10, parallelism: 2 });
       const err = await handle.result().then(
