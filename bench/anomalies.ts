@@ -179,6 +179,9 @@ export async function anomalyBench(stack: BenchStack, out: (s?: string) => void)
       ['sessions, score_desc', '/v1/anomalies/sessions'],
       ['sessions, count_asc, page 500', '/v1/anomalies/sessions?sortBy=count_asc&page=500'],
       ['sessions, one month', '/v1/anomalies/sessions?occurrenceFrom=2026-03-01&occurrenceTo=2026-04-01'],
+      // Issue 17's station list (no target there; measured at this size because it aggregates the sessions).
+      ['stations, page 1', '/v1/stations'],
+      ['stations by anomalies, page 50', '/v1/stations?sortByAnomalies=desc&page=50'],
       ...(hasStatistics
         ? ([
             ['statistics, all time', '/v1/statistics'],

@@ -60,13 +60,13 @@ export async function listStations(em: EntityManager, tenantId: string, q: Stati
     'station_id',
     'id',
   ].join(', ');
-  // Per station: its anomalous sessions' count, highest score and latest occurrence.
-  const agg = `select c.id, c.station_id, count(s.id) filter (where s.is_anomaly)::int as total_anomalies,
-                      max(s.anomaly_score) filter (where s.is_anomaly) as ai_score,
-                      max(coalesce(s.started_at, s.created_at)) filter (where s.is_anomaly) as last_anomaly
-                 from charging_stations c left join charging_sessions s on s.station_id = c.id and s.tenant_id = c.tenant_id
-                where c.tenant_id = ? ${stationFilter}
-                group by c.id, c.station_id`;
+  // Per station: its anomalous sessions' count, highest score and latest occurrence, read from the
+  // anomalous sessions' partial index alone (Migration20261209110000), one station at a time.
+  const agg = `select c.id, c.station_id, a.total_anomalies, a.ai_score, a.last_anomaly
+                 from charging_stations c
+                 cross join lateral (select count(*)::int as total_anomalies, max(s.anomaly_score) as ai_score, max(s.occurrence_at) as last_anomaly
+                                       from charging_sessions s where s.tenant_id = c.tenant_id and s.station_id = c.id and s.is_anomaly) a
+                where c.tenant_id = ? ${stationFilter}`;
   const filter = where.length ? `where ${where.join(' and ')}` : '';
   const rows = await sql(em, `select *, count(*) over ()::int as total from (${agg}) agg ${filter} order by ${order} limit ? offset ?`, [...params, q.pageSize, (q.page - 1) * q.pageSize]);
   let total = rows[0]?.total ?? 0;
