@@ -52,7 +52,7 @@ export const StatisticsOut = z
     totalAnomaliesCount: count('Standing anomalies in the period: open, in progress, or resolved by a member'),
     chargingStationsWithAnomaliesCount: count('Charging stations with at least one standing anomaly in the period'),
     uptimePercentage: z.number().min(0).max(100).openapi({
-      description: 'Share of connector-time in the period not blocked by a fault (a ZERO_SESSION or CHARGING_EXPECTED anomaly until the connector\'s next session), in percent',
+      description: 'Share of connector-time in the period not blocked by a fault (from a session\'s first ZERO_SESSION or CHARGING_EXPECTED anomaly until the connector\'s next session; one interval per session), in percent',
     }),
     uptimeDelta: z.number().min(-100).max(100).openapi({ description: 'uptimePercentage minus that of the period of equal length just before, in percentage points' }),
     totalSessions: count('Sessions that started in the period'),
