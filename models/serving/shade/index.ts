@@ -5,7 +5,7 @@
 import type { ShadeDetector, StationDayInput, StationDayResult } from '../../../domain/shade/types';
 import { ARTIFACTS_DIR } from '../paths';
 import { ShadeModel } from './model';
-import { dayProfile, SLOTS } from './profile';
+import { dayProfile, slotOf } from './profile';
 import { toResult } from './result';
 import { analyseDay } from './rules';
 
@@ -33,7 +33,7 @@ class Shade implements ShadeDetector {
         // The model's quarter-hour scores onto the minutes (only read inside findings' ranges).
         minute = new Float32Array(d.minutes);
         for (let m = 0; m < d.minutes; m++) {
-          const k = Math.min(SLOTS - 1, Math.floor((m * SLOTS) / d.minutes));
+          const k = slotOf(m, d.minutes);
           minute[m] = (s.slotProb[k] + s.slotError[k]) / 2;
         }
       }

@@ -2,7 +2,7 @@
 // channels, plus a small context vector. One implementation for training (the dataset export
 // calls it) and serving, like models/serving/features.ts for sessions.
 import { STATION_ANOMALY_TYPES, type StationDayInput } from '../../../domain/shade/types';
-import type { DayAnalysis } from './rules';
+import { beganToday, type DayAnalysis } from './rules';
 
 export const PROFILE_VERSION = 'shade-profile-2';
 export const SLOTS = 96;
@@ -30,7 +30,7 @@ export interface Profile {
 }
 
 /** Slot of minute m on a day of n minutes (DST days stretch or squeeze the 96 slots). */
-const slotOf = (m: number, n: number) => Math.min(SLOTS - 1, Math.floor((m * SLOTS) / n));
+export const slotOf = (m: number, n: number) => Math.min(SLOTS - 1, Math.floor((m * SLOTS) / n));
 
 export function dayProfile(day: StationDayInput, a: DayAnalysis): Profile {
   const n = day.minutes;
@@ -59,7 +59,7 @@ export function dayProfile(day: StationDayInput, a: DayAnalysis): Profile {
     const inSession = new Uint8Array(n);
     for (const ss of c.sessions) {
       for (let m = Math.max(0, ss.startMinute); m <= Math.min(n - 1, ss.endMinute); m++) inSession[m] = 1;
-      if (ss.startedBefore ?? ss.startMinute <= 0) continue;
+      if (!beganToday(ss)) continue;
       const s = slotOf(ss.startMinute, n);
       x[at(3, s)] += 1;
       if (ss.energyWh < 100) x[at(6, s)] += 1;

@@ -168,7 +168,7 @@ function sessionWhOn(c: ConnectorDay, start: number, end: number): number {
 }
 
 /** The session began on this day (not carried over from the day before: its start says so, or minute 0 does). */
-const beganToday = (s: DaySession) => !(s.startedBefore ?? s.startMinute <= 0);
+export const beganToday = (s: DaySession) => !(s.startedBefore ?? s.startMinute <= 0);
 
 /**
  * A session that delivered nothing: under 0.1 kWh by its register and on the connector's meter, long
@@ -220,8 +220,10 @@ function outageFindings(day: StationDayInput, totalWh: Float64Array, expectedWh:
     // Evidence 2: the history expects several arrivals in the stretch, and none got energy. A session
     // that started in the stretch and charged later (smart charging) shows the station was up.
     let lambda = 0;
+    let rawLambda = 0;
     if (expectedStarts) {
-      for (let m = a; m <= b; m++) lambda += expectedStarts[m];
+      for (let m = a; m <= b; m++) rawLambda += expectedStarts[m];
+      lambda = rawLambda;
       const outside = expectedAll - lambda;
       const seen = begun.filter((m) => m < a || m > b).length;
       lambda *= Math.min(1, Math.max(0.5, (seen + 1) / (outside + 1)));
@@ -238,9 +240,7 @@ function outageFindings(day: StationDayInput, totalWh: Float64Array, expectedWh:
       end = Math.min(b, expectedStarts ? backUntil(expectedStarts, lastDead, b, 1) : lastDead + 60);
     }
     if (byExpectation && expectedStarts) {
-      let raw = 0;
-      for (let m = a; m <= b; m++) raw += expectedStarts[m];
-      const quiet = (0.25 * raw) / (b - a + 1);
+      const quiet = (0.25 * rawLambda) / (b - a + 1);
       let s0 = a;
       let e0 = b;
       while (s0 < e0 && expectedStarts[s0] < quiet) s0++;
