@@ -6,7 +6,7 @@
 // sequential requests per case over HTTP, p50/p99 client-side, and EXPLAIN ANALYZE of the main
 // statements (the same SQL the endpoints run, from domain/anomalies/queries.ts).
 import { Client as PgClient } from 'pg';
-import { CATEGORY_NAMES } from '../domain/anomalies/categories';
+import { ANOMALY_CATEGORIES } from '../domain/analysis/types';
 import { anomalyListSql, connectorGroupsSql, sessionGroupsSql } from '../domain/anomalies/queries';
 import { anomalousPlacesSql, anomalousSessionsSql, anomalyCountsSql, sessionTotalsSql, uptimeSql } from '../domain/statistics/summary';
 import { startBenchStack, type BenchStack } from './stack';
@@ -78,7 +78,7 @@ export async function seed(pg: PgClient, tenantId: string, memberId: string, out
     [tenantId, SESSIONS, STATIONS, ANOMALY_EVERY, BASE],
   );
   // One category per anomalous session; what the detector would have stored beside the issue.
-  const categories = `(array[${CATEGORY_NAMES.map((c) => `'${c}'`).join(',')}])[1 + (n % ${CATEGORY_NAMES.length})]`;
+  const categories = `(array[${ANOMALY_CATEGORIES.map((c) => `'${c}'`).join(',')}])[1 + (n % ${ANOMALY_CATEGORIES.length})]`;
   await pg.query(
     `create temp table bench_an as
      select s.id as session_id, s.station_id, s.connector_id, s.evse_id, s.started_at, s.anomaly_score as score,

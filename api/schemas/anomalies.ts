@@ -1,7 +1,8 @@
 // Anomaly workspace request and response schemas (the reference's `002` shapes). Fields the
 // reference does not have are marked as extensions in their descriptions.
 import { ANOMALY_ISSUE_STATUSES } from '../../entities/AnomalyIssue';
-import { CATEGORY_INFO, CATEGORY_NAMES } from '../../domain/anomalies/categories';
+import { ANOMALY_CATEGORIES } from '../../domain/analysis/types';
+import { CATEGORY_INFO } from '../../domain/anomalies/categories';
 import { INCIDENT_WINDOW, RECURRENCE_WINDOW } from '../../domain/anomalies/flags';
 import { filterTime, iso, LimitedPaginationQuery, NO_NUL_PATTERN, text, timestampOut, vocabulary } from './common';
 import { z } from '../zod';
@@ -21,8 +22,8 @@ function queryList<T extends z.ZodTypeAny>(item: T, itemDoc: Record<string, unkn
 }
 
 const categoryList = queryList(
-  vocabulary(CATEGORY_NAMES as unknown as readonly [string, ...string[]], 'expected an anomaly category name such as KWH_DECREASE'),
-  { type: 'string', enum: CATEGORY_NAMES },
+  vocabulary(ANOMALY_CATEGORIES as unknown as readonly [string, ...string[]], 'expected an anomaly category name such as KWH_DECREASE'),
+  { type: 'string', enum: ANOMALY_CATEGORIES },
   'Only anomalies of these categories (`anomalyType`, e.g. KWH_DECREASE)',
 );
 
@@ -79,7 +80,7 @@ export const AnomalySessionsQuery = LimitedPaginationQuery.extend({
 });
 
 const STATUS = z.enum(ANOMALY_ISSUE_STATUSES);
-const typeIdDoc = `The category's stable id: ${CATEGORY_NAMES.map((c) => `${CATEGORY_INFO[c].id} ${c}`).join(', ')}`;
+const typeIdDoc = `The category's stable id: ${ANOMALY_CATEGORIES.map((c) => `${CATEGORY_INFO[c].id} ${c}`).join(', ')}`;
 
 export const IssueRefOut = z
   .object({
@@ -100,7 +101,7 @@ const flags = {
 export const AnomalyItemOut = z
   .object({
     id: z.string().openapi({ description: 'The anomaly (one per session and category); the same id as its issue' }),
-    anomalyType: z.enum(CATEGORY_NAMES as unknown as [string, ...string[]]),
+    anomalyType: z.enum(ANOMALY_CATEGORIES as unknown as [string, ...string[]]),
     anomalyTypeId: z.string().openapi({ description: typeIdDoc }),
     aiRiskScore: z.number().min(0).max(1).openapi({ description: 'Highest score the detector gave this anomaly' }),
     connectorId: z.string().nullable(),

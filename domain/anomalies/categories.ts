@@ -1,7 +1,7 @@
 // The anomaly categories as the workspace names them: `anomalyType` is the category's name,
 // `anomalyTypeId` its stable numeric id (never reused or renumbered: clients store it), and the
 // description is the "meaning" column of docs/anomaly-categories.md (the detection contract).
-import { ANOMALY_CATEGORIES, type AnomalyCategory } from '../analysis/types';
+import type { AnomalyCategory } from '../analysis/types';
 
 export interface CategoryInfo {
   id: number;
@@ -22,8 +22,6 @@ export const CATEGORY_INFO: Record<AnomalyCategory, CategoryInfo> = {
   UNEXPECTED_CHARGE_LEVEL_CHANGES: { id: 6, name: 'UNEXPECTED_CHARGE_LEVEL_CHANGES', description: 'SoC moves in a way energy cannot explain' },
   CHARGING_EXPECTED: { id: 7, name: 'CHARGING_EXPECTED', description: 'charging stopped or stalled although the vehicle still needed energy' },
 };
-
-export const CATEGORY_NAMES = ANOMALY_CATEGORIES;
 
 /** The category a path names, by its id (`2`) or its name (`KWH_DECREASE`); undefined if none. */
 export function categoryOf(idOrName: string): CategoryInfo | undefined {

@@ -1,6 +1,6 @@
-// isRecurring and isIncident: the one definition, as SQL over `anomaly_issues`, used by the session
-// views, the anomaly workspace and the verdict writer alike. Each kind of incident is one clause in
-// `incidentClauses`.
+// isRecurring and isIncident: the one definition, as SQL over `anomaly_issues`, computed when a
+// session or an anomaly is read (the session views and the anomaly workspace alike). Each kind of
+// incident is one clause in `incidentClauses`.
 
 /** Same category at the same connector at least twice within this window: recurring. */
 export const RECURRENCE_WINDOW = '7 days';

@@ -2,6 +2,7 @@
 // every change (the detector's changes are written by domain/anomalies/detections.ts).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { sql } from '../../db/sql';
+import type { IssueActor, IssueField, ResolvedBy } from '../../entities';
 import { conflict, invalid, notFound } from '../errors';
 import { isUuid } from '../ids';
 import { normaliseEmail } from '../members';
@@ -25,9 +26,9 @@ export const allowedTransition = (from: IssueStatus, to: IssueStatus) => from ==
 
 export interface IssueHistoryEntry {
   at: Date;
-  actor: 'member' | 'detector';
+  actor: IssueActor;
   actorEmail: string | null;
-  field: 'status' | 'assignee';
+  field: IssueField;
   from: string | null;
   to: string | null;
 }
@@ -42,7 +43,7 @@ export interface IssueState {
   id: string;
   statusName: IssueStatus;
   assignedTo: string | null;
-  resolvedBy: 'member' | 'detector' | null;
+  resolvedBy: ResolvedBy | null;
   updatedAt: Date;
   history: IssueHistoryEntry[];
 }
@@ -77,7 +78,7 @@ export async function updateIssue(em: EntityManager, tenantId: string, actor: { 
         assignee = { id: member.id, email: member.email };
       }
     }
-    const events: { field: 'status' | 'assignee'; from: string | null; to: string | null }[] = [];
+    const events: { field: IssueField; from: string | null; to: string | null }[] = [];
     if (from !== change.status) events.push({ field: 'status', from, to: change.status });
     if (assignee.id !== issue.assignee_member_id) events.push({ field: 'assignee', from: issue.assignee_email, to: assignee.email });
     if (events.length === 0) return;

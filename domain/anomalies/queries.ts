@@ -4,7 +4,7 @@
 // and members are joined only for the rows of the page.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { pgArray, sql, type Row } from '../../db/sql';
-import type { AnomalyIssueStatus } from '../../entities';
+import type { AnomalyIssueStatus, ResolvedBy } from '../../entities';
 import { normalise } from '../analysis/normalise';
 import { notFound } from '../errors';
 import { loadReadingsOf } from '../sessions/analysis';
@@ -84,7 +84,7 @@ export interface IssueRef {
   id: string;
   statusName: IssueStatus;
   assignedTo: string | null;
-  resolvedBy: 'member' | 'detector' | null;
+  resolvedBy: ResolvedBy | null;
 }
 
 export interface AnomalyItem {
