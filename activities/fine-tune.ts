@@ -28,7 +28,7 @@ export function createFineTuneActivities(deps: Pick<ActivityDeps, 'orm' | 'fineT
       return registerFineTunedModel(deps.orm.em.fork(), input);
     },
     async finishFineTuneJob({ tenantId, jobId, status, errorMessage, stage }) {
-      await finishJob(deps.orm.em.fork(), tenantId, jobId, status, errorMessage, stage ?? null);
+      await finishJob(deps.orm.em.fork(), tenantId, jobId, status, errorMessage, stage);
     },
   };
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
 import { Tenant } from './Tenant';
 
-export type FineTuneStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export const FINE_TUNE_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type FineTuneStatus = (typeof FINE_TUNE_STATUSES)[number];
 
 /**
  * A fine-tuning job: a tenant's request to train its own model from a base model on its own

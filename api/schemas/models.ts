@@ -1,6 +1,6 @@
 // Model registry and fine-tuning schemas (the reference's `002` shapes plus documented extensions)
 // and their presenters.
-import type { FineTuneJob, MlModel } from '../../entities';
+import { FINE_TUNE_STATUSES, type FineTuneJob, type MlModel } from '../../entities';
 import { iso, isoDateTime, text, timestampOut } from './common';
 import { z } from '../zod';
 
@@ -41,8 +41,6 @@ export const ModelDetailOut = ModelOut.extend({
 export const ModelIdParams = z.object({ model_id: text(100, 1) });
 
 // ── Fine-tuning ────────────────────────────────────────────────────────────────────────────────
-
-export const FINE_TUNE_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 
 export const TrainingConfigIn = z
   .object({

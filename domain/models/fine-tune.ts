@@ -54,7 +54,7 @@ export function sourceSql(tenantId: string, ds: DataSource): { from: string; par
   return { from, params };
 }
 
-export async function countSource(em: EntityManager, tenantId: string, ds: DataSource): Promise<number> {
+async function countSource(em: EntityManager, tenantId: string, ds: DataSource): Promise<number> {
   const q = sourceSql(tenantId, ds);
   const [row] = await sql(em, `select count(*)::int as n from ${q.from}`, q.params);
   return row.n as number;
@@ -192,13 +192,13 @@ export async function markJobRunning(em: EntityManager, tenantId: string, jobId:
 }
 
 /** A job that failed or was cancelled; `stage` (where it stopped) becomes its stored progress. */
-export async function finishJob(em: EntityManager, tenantId: string, jobId: string, status: 'failed' | 'cancelled', errorMessage: string | null, stage: string | null): Promise<void> {
+export async function finishJob(em: EntityManager, tenantId: string, jobId: string, status: 'failed' | 'cancelled', errorMessage: string | null, stage: string): Promise<void> {
   await sql(
     em,
     `update fine_tune_jobs set status = ?, error_message = ?, completed_at = now(), updated_at = now(),
-        progress = case when ?::text is null then progress else jsonb_build_object('stage', ?::text) end
+        progress = jsonb_build_object('stage', ?::text)
       where tenant_id = ? and id = ? and status in ('queued', 'running')`,
-    [status, errorMessage, stage, stage, tenantId, jobId],
+    [status, errorMessage, stage, tenantId, jobId],
   );
 }
 

@@ -117,7 +117,7 @@ export interface FineTuneActivities {
   exportFineTuneData(input: FineTuneInput): Promise<ExportedData>;
   registerFineTunedModel(input: { tenantId: string; jobId: string; data: ExportedData; training: TrainingResult; evaluation: EvaluationResult; promotionMargin: number }): Promise<RegisteredModel>;
   /** `stage`: where the job stopped (exporting, training, evaluating, exporting-onnx, registering). */
-  finishFineTuneJob(input: { tenantId: string; jobId: string; status: 'failed' | 'cancelled'; errorMessage: string | null; stage?: string }): Promise<void>;
+  finishFineTuneJob(input: { tenantId: string; jobId: string; status: 'failed' | 'cancelled'; errorMessage: string | null; stage: string }): Promise<void>;
 }
 
 /** Activities of the Python training worker (task queue `settings.trainingTaskQueue`). */

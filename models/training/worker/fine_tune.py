@@ -30,7 +30,7 @@ from temporalio.exceptions import ApplicationError
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "models", "training", "train"))
-from data import Dataset, collate, make_batches  # noqa: E402
+from data import Dataset, make_batches  # noqa: E402
 from nets import CSARC2Shared, recon_error  # noqa: E402
 import export as onnx_export  # noqa: E402
 from train import batch_x, batch_y, classifier_loss, classifier_report, optimise, pos_weights, predict_probs  # noqa: E402
