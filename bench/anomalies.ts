@@ -33,9 +33,6 @@ export async function seed(pg: PgClient, tenantId: string, memberId: string, out
     const r = await pg.query(q, params);
     out(`- ${what}: ${r.rowCount?.toLocaleString('en-US') ?? '–'} rows, ${((performance.now() - t) / 1000).toFixed(1)} s`);
   };
-  // Statistics' energy columns are filled where the schema has them (another module owns them).
-  const cols = new Set((await pg.query(`select column_name from information_schema.columns where table_name = 'charging_sessions'`)).rows.map((r) => r.column_name as string));
-  const energy = ['delivered_kwh', 'unbilled_kwh', 'energy_analyzed_at'].every((c) => cols.has(c));
   await step(
     'stations (generate_series)',
     `insert into charging_stations (id, tenant_id, station_id, created_at)
@@ -67,11 +64,11 @@ export async function seed(pg: PgClient, tenantId: string, memberId: string, out
     'sessions (generate_series)',
     `insert into charging_sessions (id, tenant_id, session_id, station_id, connector_id, evse_id, status, is_anomaly, anomaly_score, anomaly_confidence,
                                     anomaly_count, analyzed_at, started_at, ended_at, created_at, updated_at, detector
-                                    ${energy ? ', delivered_kwh, unbilled_kwh, energy_analyzed_at' : ''})
+                                    , delivered_kwh, unbilled_kwh, energy_analyzed_at)
      select gen_random_uuid(), $1, 'bench-' || g, st.id, (1 + (g / 7) % 2)::text, st.station_id || '*' || (1 + (g / 7) % 2),
             'active', g % $4 = 0, case when g % $4 = 0 then 0.5 + (g % 97) / 200.0 else 0.05 end, 0.8,
             (g % $4 = 0)::int, ts, ts, ts + interval '45 minutes', ts, ts, 'bench'
-            ${energy ? ', 5 + (g % 40), 0, ts' : ''}
+            , 5 + (g % 40), 0, ts
        from generate_series(0, $2 - 1) g
        join bench_st st on st.k = abs(hashint4(g)) % $3
        cross join lateral (select $5::timestamptz + g * interval '${STEP_S} seconds' as ts) t`,
@@ -159,7 +156,6 @@ export async function anomalyBench(stack: BenchStack, out: (s?: string) => void)
       if (!res.ok) throw new Error(`GET ${p}: ${res.status} ${body.slice(0, 300)}`);
       return { ms: performance.now() - t, body: JSON.parse(body) };
     };
-    const hasStatistics = (await fetch(stack.apiUrl + '/openapi.json').then((r) => r.json()) as { paths: Record<string, unknown> }).paths['/v1/statistics'] !== undefined;
     const cases: [string, string][] = [
       ['list, page 1', '/v1/anomalies'],
       ['list, page 500', '/v1/anomalies?page=500'],
@@ -182,21 +178,16 @@ export async function anomalyBench(stack: BenchStack, out: (s?: string) => void)
       // Issue 17's station list (no target there; measured at this size because it aggregates the sessions).
       ['stations, page 1', '/v1/stations'],
       ['stations by anomalies, page 50', '/v1/stations?sortByAnomalies=desc&page=50'],
-      ...(hasStatistics
-        ? ([
-            ['statistics, all time', '/v1/statistics'],
-            ['statistics, one day', '/v1/statistics?occurrenceFrom=2026-03-10&occurrenceTo=2026-03-11'],
-            ['statistics, 7 days', '/v1/statistics?occurrenceFrom=2026-03-10&occurrenceTo=2026-03-17'],
-            ['statistics, one month', '/v1/statistics?occurrenceFrom=2026-03-01&occurrenceTo=2026-04-01'],
-            ['statistics, 30 days, bounds inside days', '/v1/statistics?occurrenceFrom=2026-03-01T06:30:00Z&occurrenceTo=2026-03-31T18:15:00Z'],
-            ['statistics, a quarter', '/v1/statistics?occurrenceFrom=2026-04-01&occurrenceTo=2026-07-01'],
-            ['statistics, from a date on', '/v1/statistics?occurrenceFrom=2026-06-01'],
-          ] as [string, string][])
-        : []),
+      ['statistics, all time', '/v1/statistics'],
+      ['statistics, one day', '/v1/statistics?occurrenceFrom=2026-03-10&occurrenceTo=2026-03-11'],
+      ['statistics, 7 days', '/v1/statistics?occurrenceFrom=2026-03-10&occurrenceTo=2026-03-17'],
+      ['statistics, one month', '/v1/statistics?occurrenceFrom=2026-03-01&occurrenceTo=2026-04-01'],
+      ['statistics, 30 days, bounds inside days', '/v1/statistics?occurrenceFrom=2026-03-01T06:30:00Z&occurrenceTo=2026-03-31T18:15:00Z'],
+      ['statistics, a quarter', '/v1/statistics?occurrenceFrom=2026-04-01&occurrenceTo=2026-07-01'],
+      ['statistics, from a date on', '/v1/statistics?occurrenceFrom=2026-06-01'],
     ];
     out(`## Latency: ${REQUESTS} sequential requests per case after 5 warm-up requests (client-side, HTTP on loopback; target p99 ≤ ${TARGET_P99_MS} ms)`);
     out();
-    if (!hasStatistics) out('(GET /v1/statistics is not in this build: not measured.)\n');
     out('| request | items / total | p50 ms | p99 ms | max ms | p99 ≤ target |');
     out('|---|---:|---:|---:|---:|:---:|');
     for (const [name, p] of cases) {
@@ -210,7 +201,7 @@ export async function anomalyBench(stack: BenchStack, out: (s?: string) => void)
     }
     out();
 
-    if (hasStatistics) await statisticsWriteCost(pg, tenantId, out);
+    await statisticsWriteCost(pg, tenantId, out);
 
     out('## Query plans (EXPLAIN ANALYZE, BUFFERS) of the main statements');
     out();
@@ -226,24 +217,22 @@ export async function anomalyBench(stack: BenchStack, out: (s?: string) => void)
       ['GET /v1/anomalies/sessions?occurrenceFrom=…&occurrenceTo=… (a month): the groups', sessionGroupsSql(tenantId, { page: 1, pageSize: 20, occurrenceFrom: '2026-03-01T00:00:00Z', occurrenceTo: '2026-04-01T00:00:00Z' }).page],
     ];
     const statisticsFrom = plans.length;
-    if (hasStatistics) {
-      // GET /v1/statistics runs these in parallel (plus two one-row look-ups); all time, and 30 days with bounds inside days.
-      const now = new Date();
-      const allTime = {};
-      const month = { from: '2026-03-01T06:30:00Z', to: '2026-03-31T18:15:00Z' };
-      const monthLength = Date.parse(month.to) - Date.parse(month.from);
-      plans.push(
-        ['GET /v1/statistics (all time): sessions of the period (daily rollup)', sessionTotalsSql(tenantId, allTime)],
-        ['GET /v1/statistics (all time): anomaly counts', anomalyCountsSql(tenantId, allTime)],
-        ['GET /v1/statistics (all time): distinct connectors and stations (probes)', anomalousPlacesSql(tenantId, allTime)],
-        ['GET /v1/statistics (all time): sessions with anomalies, at risk, leak', anomalousSessionsSql(tenantId, allTime)],
-        ['GET /v1/statistics (all time): uptime', uptimeSql(tenantId, new Date(Date.parse(BASE) - (now.getTime() - Date.parse(BASE))), new Date(BASE), now)],
-        ['GET /v1/statistics (30 days inside days): sessions of the period', sessionTotalsSql(tenantId, month)],
-        ['GET /v1/statistics (30 days inside days): distinct connectors and stations (grouped)', anomalousPlacesSql(tenantId, month)],
-        ['GET /v1/statistics (30 days inside days): sessions with anomalies, at risk, leak', anomalousSessionsSql(tenantId, month)],
-        ['GET /v1/statistics (30 days inside days): uptime', uptimeSql(tenantId, new Date(Date.parse(month.from) - monthLength), new Date(month.from), new Date(month.to))],
-      );
-    }
+    // GET /v1/statistics runs these in parallel (plus two one-row look-ups); all time, and 30 days with bounds inside days.
+    const now = new Date();
+    const allTime = {};
+    const month = { from: '2026-03-01T06:30:00Z', to: '2026-03-31T18:15:00Z' };
+    const monthLength = Date.parse(month.to) - Date.parse(month.from);
+    plans.push(
+      ['GET /v1/statistics (all time): sessions of the period (daily rollup)', sessionTotalsSql(tenantId, allTime)],
+      ['GET /v1/statistics (all time): anomaly counts', anomalyCountsSql(tenantId, allTime)],
+      ['GET /v1/statistics (all time): distinct connectors and stations (probes)', anomalousPlacesSql(tenantId, allTime)],
+      ['GET /v1/statistics (all time): sessions with anomalies, at risk, leak', anomalousSessionsSql(tenantId, allTime)],
+      ['GET /v1/statistics (all time): uptime', uptimeSql(tenantId, new Date(Date.parse(BASE) - (now.getTime() - Date.parse(BASE))), new Date(BASE), now)],
+      ['GET /v1/statistics (30 days inside days): sessions of the period', sessionTotalsSql(tenantId, month)],
+      ['GET /v1/statistics (30 days inside days): distinct connectors and stations (grouped)', anomalousPlacesSql(tenantId, month)],
+      ['GET /v1/statistics (30 days inside days): sessions with anomalies, at risk, leak', anomalousSessionsSql(tenantId, month)],
+      ['GET /v1/statistics (30 days inside days): uptime', uptimeSql(tenantId, new Date(Date.parse(month.from) - monthLength), new Date(month.from), new Date(month.to))],
+    );
     for (const [index, [name, [q, params]]] of plans.entries()) {
       // As the endpoint runs them: the statistics' statements without parallel workers (domain/statistics/summary.ts).
       if (index === statisticsFrom) await pg.query('set max_parallel_workers_per_gather = 0');
