@@ -27,7 +27,7 @@ import { ANOMALY_CATEGORIES, type Anomaly } from '../../domain/analysis/types';
 import { HELD_OUT, preparedCorpus, type Holdout, type PreparedSession } from './corpus';
 import { socTarget, storedValues } from './export-dataset';
 import { extractFeatures, FEATURE_VERSION } from '../serving/features';
-import { BySlice, contractFilter, mean, MetricsAccumulator, quantile, SorcAccumulator, sorcSessionResult, type Metrics, type SorcMetrics } from './metrics';
+import { auroc, BySlice, contractFilter, mean, MetricsAccumulator, quantile, SorcAccumulator, sorcSessionResult, type Metrics, type SorcMetrics } from './metrics';
 import { ARTIFACTS_DIR, OnnxDetector, type LearnedOutputs } from '../serving/onnx-detector';
 import { deliveredPerBucket } from '../serving/sorc';
 import { shadeSection } from './shade/evaluate-cli';
@@ -345,25 +345,6 @@ function updateCard(dir: string, name: string, metrics: Record<string, unknown>)
   const card = JSON.parse(readFileSync(path, 'utf8')) as { metrics?: Record<string, unknown> };
   card.metrics = { ...(card.metrics ?? {}), ...metrics };
   writeFileSync(path, JSON.stringify(card, null, 2) + '\n');
-}
-
-function auroc(score: number[], label: number[]): number {
-  const idx = score.map((_, i) => i).sort((a, b) => score[a] - score[b]);
-  let rankSum = 0;
-  let n1 = 0;
-  let i = 0;
-  while (i < idx.length) {
-    let j = i;
-    while (j + 1 < idx.length && score[idx[j + 1]] === score[idx[i]]) j++;
-    const r = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (label[idx[k]]) {
-      rankSum += r;
-      n1++;
-    }
-    i = j + 1;
-  }
-  const n0 = idx.length - n1;
-  return n1 && n0 ? (rankSum - (n1 * (n1 + 1)) / 2) / (n1 * n0) : NaN;
 }
 
 function round(x: number, d: number): number {

@@ -340,3 +340,19 @@ export class SorcAccumulator {
     };
   }
 }
+
+/** Area under the ROC curve by the rank-sum statistic, ties sharing their mean rank; NaN without both classes. */
+export function auroc(scores: number[], positive: (boolean | number)[]): number {
+  const idx = scores.map((_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  let rankSum = 0;
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j < idx.length && scores[idx[j]] === scores[idx[i]]) j++;
+    const rank = (i + 1 + j) / 2;
+    for (let k = i; k < j; k++) if (positive[idx[k]]) rankSum += rank;
+    i = j;
+  }
+  const pos = positive.filter(Boolean).length;
+  const neg = positive.length - pos;
+  return pos && neg ? (rankSum - (pos * (pos + 1)) / 2) / (pos * neg) : NaN;
+}

@@ -6,6 +6,7 @@
 import { STATION_ANOMALY_TYPES, type ShadeDetector, type StationAnomalyType, type StationDayResult } from '../../../domain/shade/types';
 import { Rng } from '../simulator/rng';
 import { drawStationSpec, simulateStation, type SimStationDay, type StationSpec } from './simulate';
+import { auroc } from '../metrics';
 
 export interface EvalSetOptions {
   seed: string;
@@ -143,25 +144,6 @@ export function scoreResults(days: SimStationDay[], results: StationDayResult[])
     meanDayScoreFaulty: faulty ? scoreFaulty / faulty : 0,
     dayScoreAuroc: auroc(dayScores, faultyDay),
   };
-}
-
-/** Probability that a random positive scores above a random negative (ties count half). */
-export function auroc(scores: number[], positive: boolean[]): number {
-  const idx = scores.map((_, i) => i).sort((a, b) => scores[a] - scores[b]);
-  let pos = 0;
-  let neg = 0;
-  let rankSum = 0;
-  for (let i = 0; i < idx.length; ) {
-    let j = i;
-    while (j < idx.length && scores[idx[j]] === scores[idx[i]]) j++;
-    const rank = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) if (positive[idx[k]]) rankSum += rank;
-    i = j;
-  }
-  for (const p of positive) if (p) pos++;
-  else neg++;
-  if (!pos || !neg) return NaN;
-  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
 }
 
 export async function evaluateDetector(detector: ShadeDetector, days: SimStationDay[]): Promise<ShadeMetrics> {
