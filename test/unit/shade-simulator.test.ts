@@ -2,7 +2,7 @@
 // and histories shaped as domain/shade/types.ts says, and every injected fault leaves in the data
 // the evidence its label claims.
 import assert from 'node:assert/strict';
-import type { StationDayInput } from '../../domain/shade/types';
+import { STATION_ANOMALY_TYPES, type StationDayInput } from '../../domain/shade/types';
 import { simulateSet } from '../../models/training/shade/evaluate';
 import { drawStationSpec, simulateStation, type FaultLabel, type SimStationDay } from '../../models/training/shade/simulate';
 
@@ -59,9 +59,9 @@ describe('SHADE station-day simulator', () => {
   });
 
   it('injects every type, and each observable fault leaves its evidence', () => {
-    for (const t of ['outage', 'stuck_connector', 'energy_drop', 'unexplained_load', 'meter_drift'] as const) {
-      assert.ok(labelled(t, false).length > 0, `no ${t}`);
-    }
+    for (const t of STATION_ANOMALY_TYPES) assert.ok(labelled(t, false).length > 0, `no ${t}`);
+    // The evidence checks below loop over observable faults: each must have some, or they check nothing.
+    for (const t of ['stuck_connector', 'energy_drop', 'unexplained_load', 'meter_drift'] as const) assert.ok(labelled(t).length > 0, `no observable ${t}`);
     // An outage silences every connector over its window, observable or not.
     for (const { d, l } of labelled('outage', false)) {
       for (let m = l.startMinute; m <= l.endMinute; m++) assert.equal(stationWh(d.input, m), 0);

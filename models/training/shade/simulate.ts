@@ -7,7 +7,7 @@
 // A station is simulated continuously (sessions run across midnight); its last days are cut out as
 // the days to judge and the weeks before them become their history. Faults are injected only into
 // the judged days, except for rare past faults in the history (a real history has them too).
-import type { ConnectorDay, DaySession, HistoryDay, StationAnomalyType, StationDayInput } from '../../../domain/shade/types';
+import { STATION_ANOMALY_TYPES, type ConnectorDay, type DaySession, type HistoryDay, type StationAnomalyType, type StationDayInput } from '../../../domain/shade/types';
 import { drawPhysics, drawPlan } from '../simulator/plan';
 import { simulate } from '../simulator/physics';
 import { Rng, type Seed } from '../simulator/rng';
@@ -180,7 +180,7 @@ export function simulateStation(spec: StationSpec, judged: number, opts: { fault
   const vehicles: Vehicle[] = loadVehicles().filter(
     (v) => (spec.station.current === 'AC' || v.dc !== null) && (spec.heldOut || !heldOutIds.has(v.id)),
   );
-  const types = opts.types ?? (['outage', 'stuck_connector', 'energy_drop', 'unexplained_load', 'meter_drift'] as const);
+  const types = opts.types ?? STATION_ANOMALY_TYPES;
   const days = spec.historyDays + judged;
   const total = days * DAY_MIN;
   const C = spec.connectors;
