@@ -10,6 +10,7 @@ import { config, ROOT_DIR } from '../config';
 import { sql } from '../db/sql';
 import { call, newTenant } from './helpers/http';
 import { stack } from './helpers/stack';
+import { waitFor } from './helpers/wait';
 
 const T0 = Date.parse('2026-03-02T06:00:00Z');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -30,13 +31,12 @@ async function submitBatch(key: string, sessions: unknown[]): Promise<string> {
   const res = await call('POST', '/v1/sessions/batch', { key, body: { sessions } });
   assert.equal(res.status, 200, res.text);
   const batchId = res.body.batchId as string;
-  for (let i = 0; i < 600; i++) {
+  await waitFor('the batch to complete', async () => {
     const st = await call('GET', `/v1/sessions/batch/${batchId}`, { key });
-    if (st.body.status === 'completed') return batchId;
     assert.notEqual(st.body.status, 'failed', st.text);
-    await sleep(250);
-  }
-  throw new Error('batch did not complete');
+    return st.body.status === 'completed' ? true : undefined;
+  }, 150_000, 250);
+  return batchId;
 }
 
 /** The Python training worker, on the test stack's Temporal. */

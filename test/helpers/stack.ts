@@ -116,7 +116,7 @@ export async function startTestStack(): Promise<TestStack> {
   const running = worker.run();
   await ensureDataQualitySchedule(env.client, taskQueue, config.dataQualityEveryMinutes); // statistics: the data-quality schedule, as the worker creates it
   // SHADE: the per-tenant schedules, as the worker keeps them (tests call `shadeSchedules.sync()` after making a tenant).
-  const shadeSchedules = startShadeScheduleKeeper({ client: env.client, taskQueue, tenants: () => shadeTenants(orm.em.fork()), everyMs: 5_000 });
+  const shadeSchedules = startShadeScheduleKeeper({ client: env.client, taskQueue, tenants: () => shadeTenants(orm.em.fork()), everyMs: 60_000 });
   await shadeSchedules.ready;
   stoppers.push(() => shadeSchedules.stop());
   stoppers.push(async () => {

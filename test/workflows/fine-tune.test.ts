@@ -17,6 +17,7 @@ import { FINE_TUNE_FAILURE, fineTuneWorkflowId, type ExportedData, type FineTune
 import type { fineTuneWorkflow } from '../../workflows/fine-tune/workflow';
 import { withMockedWorker } from '../helpers/mocked-worker';
 import { stack } from '../helpers/stack';
+import { waitFor } from '../helpers/wait';
 
 const TENANT = `wf-test-tenant-${process.pid}`;
 const HISTORY_FILE = path.join(__dirname, '..', 'histories', 'fine-tune-workflow.json');
@@ -145,7 +146,7 @@ describe('fine-tune workflow with mocked activities', function () {
     const mock = mockActivities({ trainForever: true });
     await withMockedWorker('fine-tune', mock.activities, async (tq) => {
       const { handle } = await run(tq);
-      while (!mock.calls.includes('trainFineTune')) await sleep(50);
+      await waitFor('the training activity to start', async () => (mock.calls.includes('trainFineTune') ? true : undefined), 30_000, 50);
       await sleep(300);
       await handle.cancel();
       const err = await handle.result().then(() => assert.fail('should be cancelled'), (e: unknown) => e);
