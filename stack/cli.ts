@@ -6,30 +6,18 @@
 //   npm run cli -- station-rollups-rebuild <tenant id>
 //     rebuilds the tenant's station rollups from the stored readings (domain/stations/rebuild.ts).
 // Uses DATABASE_URL, or the database of a running `npm start` (recorded in .data/stack.json).
-import fs from 'node:fs';
-import path from 'node:path';
 import { config } from '../config';
 import { migrate, openOrm } from '../db/orm';
 import { createTenantWithAdminKey } from '../domain/api-keys';
-import { sql } from '../db/sql';
 import { isUuid } from '../domain/ids';
 import { rebuildStationRollups } from '../domain/stations/rebuild';
+import { fromStack, knownTenant } from './cli-common';
 import { shadeBackfill } from './shade-cli';
 
-function databaseUrl(): string {
-  if (config.databaseUrl) return config.databaseUrl;
-  const stackFile = path.join(config.dataDir, 'stack.json');
-  if (fs.existsSync(stackFile)) return JSON.parse(fs.readFileSync(stackFile, 'utf8')).databaseUrl;
-  throw new Error('Set DATABASE_URL (or run `npm start` first)');
-}
-
+/** DATABASE_URL, or the database of a running `npm start`. */
+const databaseUrl = () => fromStack(config.databaseUrl, 'databaseUrl', 'DATABASE_URL');
 /** TEMPORAL_ADDRESS, or the Temporal server of a running `npm start`. */
-function temporalAddress(): string {
-  if (config.temporalAddress) return config.temporalAddress;
-  const stackFile = path.join(config.dataDir, 'stack.json');
-  if (fs.existsSync(stackFile)) return JSON.parse(fs.readFileSync(stackFile, 'utf8')).temporalAddress;
-  throw new Error('Set TEMPORAL_ADDRESS (or run `npm start` first)');
-}
+const temporalAddress = () => fromStack(config.temporalAddress, 'temporalAddress', 'TEMPORAL_ADDRESS');
 
 async function main(argv: string[]) {
   const [command, ...args] = argv;
@@ -44,10 +32,7 @@ async function main(argv: string[]) {
     }
     const orm = await openOrm(databaseUrl());
     try {
-      if ((await sql(orm.em.fork(), 'select 1 from tenants where id = ?', [args[0]])).length === 0) {
-        console.error(`error: no tenant ${args[0]}`);
-        return 1;
-      }
+      if (!(await knownTenant(orm.em.fork(), args[0]))) return 1;
       const t0 = Date.now();
       const done = await rebuildStationRollups(orm.em.fork(), args[0], { onChunk: (n) => n % 10_000 === 0 && console.log(`${n} sessions…`) });
       console.log(`Station rollups rebuilt for ${done} sessions of tenant ${args[0]} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -7,11 +7,11 @@ import { backfillSlots } from '../domain/stations/schedules';
 import { organizationTimeZone } from '../domain/stations/shade-run';
 import { config } from '../config';
 import type { Orm } from '../db/orm';
-import { sql } from '../db/sql';
+import { knownTenant } from './cli-common';
 import { isUuid } from '../domain/ids';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-export const SHADE_BACKFILL_USAGE = 'usage: npm run cli -- shade-backfill <tenant id> <from YYYY-MM-DD> [<to YYYY-MM-DD>]';
+const SHADE_BACKFILL_USAGE = 'usage: npm run cli -- shade-backfill <tenant id> <from YYYY-MM-DD> [<to YYYY-MM-DD>]';
 
 export async function shadeBackfill(orm: Orm, temporalAddress: string, args: string[]): Promise<number> {
   const [tenantId, from, to = from] = args;
@@ -20,10 +20,7 @@ export async function shadeBackfill(orm: Orm, temporalAddress: string, args: str
     return 2;
   }
   const em = orm.em.fork();
-  if ((await sql(em, 'select 1 from tenants where id = ?', [tenantId])).length === 0) {
-    console.error(`error: no tenant ${tenantId}`);
-    return 1;
-  }
+  if (!(await knownTenant(em, tenantId))) return 1;
   const timeZone = await organizationTimeZone(em, tenantId);
   const client = await connectClient(temporalAddress, config.temporalNamespace);
   try {

@@ -5,8 +5,7 @@
 // shade-backfill`) and start a run at once with "Trigger" in the Temporal UI (or `triggerShade`).
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import { createOrGet, updateTo } from './schedules';
-import { TENANT_ID } from '../workflows/search-attributes';
-import { shadeScheduleId, type ShadeRunInput } from '../workflows/shade/contract';
+import { SHADE_SEARCH_ATTRIBUTES, shadeScheduleId, type ShadeRunInput } from '../workflows/shade/contract';
 import { shadeRun } from '../workflows/shade/workflow';
 
 /** Local time of the daily run: the previous day's last sessions have mostly been analysed by then. */
@@ -25,7 +24,7 @@ function options(tenantId: string, timeZone: string, taskQueue: string): Schedul
       workflowId: shadeScheduleId(tenantId),
       taskQueue,
       args: [{ tenantId } satisfies ShadeRunInput],
-      typedSearchAttributes: [{ key: TENANT_ID, value: tenantId }],
+      typedSearchAttributes: [{ key: SHADE_SEARCH_ATTRIBUTES.tenant, value: tenantId }],
     },
     // A run still going when the next is due (a long backfill): the next is skipped, not queued.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: SHADE_CATCHUP_WINDOW_MS },
