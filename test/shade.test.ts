@@ -8,7 +8,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { Webhook } from 'standardwebhooks';
-import { previousLocalDay } from '../domain/stations/local-day';
+import { sql } from '../db/sql';
+import { localDay, previousLocalDay } from '../domain/stations/local-day';
+import { buildStationDays } from '../domain/stations/shade-run';
 import { SHADE_CATCHUP_WINDOW_MS, triggerShade } from '../temporal/shade-schedules';
 import { shadeScheduleId } from '../workflows/shade/contract';
 import type { shadeRun } from '../workflows/shade/workflow';
@@ -180,5 +182,22 @@ describe('scheduled SHADE end to end', function () {
       const res = await call('GET', `/v1/stations/SH-DRIFT${p}`, { key: other.key });
       assert.equal(res.status, 404, `${p}: ${res.text}`);
     }
+  });
+
+  it("gives the detector each session's minutes as the simulator does: an inclusive end, and whether it began before or went on after the day", async () => {
+    // SH-EDGE: one session from 23:30 the evening before to 00:30, one from 12:00 to 12:30 and one from 23:40 to 00:20.
+    for (const [sessionId, start, minutes] of [['sh-edge-night', dayStart - 30 * 60_000, 60], ['sh-edge-noon', dayStart + 12 * 3_600_000, 30], ['sh-edge-late', dayStart + (23 * 60 + 40) * 60_000, 40]] as const) {
+      const res = await call('POST', '/v1/sessions', { key, body: { sessionId, chargingStationId: 'SH-EDGE', connectorId: '1', meterValues: charge(start, minutes, 11, 11) } });
+      assert.equal(res.status, 201, res.text);
+    }
+    const em = stack().orm.em.fork();
+    const [station] = await sql(em, `select id from charging_stations where tenant_id = ? and station_id = 'SH-EDGE'`, [tenantId]);
+    const [input] = await buildStationDays(em, tenantId, localDay(day, 'UTC'), 'UTC', [station.id as string]);
+    const sessions = input.connectors[0].sessions.map(({ energyWh, ...s }) => ({ ...s, charged: energyWh > 0 })).sort((a, b) => a.startMinute - b.startMinute);
+    assert.deepEqual(sessions, [
+      { startMinute: 0, endMinute: 29, startedBefore: true, endsAfter: false, charged: true },
+      { startMinute: 720, endMinute: 749, startedBefore: false, endsAfter: false, charged: true },
+      { startMinute: 1420, endMinute: 1439, startedBefore: false, endsAfter: true, charged: true },
+    ]);
   });
 });

@@ -89,7 +89,10 @@ export async function buildStationDays(em: EntityManager, tenantId: string, d: L
       wh += r.energyWh[i];
       if (p[i] !== null) c.powerWh[m] = (c.powerWh[m] ?? 0) + p[i]!;
     }
-    if (r.from < r.to) c.sessions.push({ startMinute: r.offset + r.from, endMinute: r.offset + r.to, energyWh: wh });
+    // Minutes clipped to the day, the end inclusive (as the rules, the profile and the simulator read them).
+    if (r.from < r.to) {
+      c.sessions.push({ startMinute: r.offset + r.from, endMinute: r.offset + r.to - 1, energyWh: wh, startedBefore: r.offset < 0, endsAfter: r.offset + r.energyWh.length > d.minutes });
+    }
   }
 
   // History: every local day from the station's oldest day with energy in the window up to the day
