@@ -24,7 +24,6 @@ export interface ActorAddress {
 
 export async function sendSessionWrite(client: Client, to: ActorAddress, req: WriteRequest): Promise<SessionView | null> {
   const input: SessionActorInput = { tenantId: to.tenantId, sessionDbId: to.sessionDbId, sessionId: to.sessionId, quietPeriodMs: to.quietPeriodMs };
-  // A run that is just closing can miss an update; the write is idempotent, so send it again.
   for (let attempt = 1; ; attempt++) {
     const start = new WithStartWorkflowOperation(sessionActor, {
       workflowId: sessionWorkflowId(to.tenantId, to.sessionId),
@@ -40,10 +39,25 @@ export async function sendSessionWrite(client: Client, to: ActorAddress, req: Wr
     try {
       return await client.workflow.executeUpdateWithStart(writeUpdate, { args: [req], startWorkflowOperation: start });
     } catch (err) {
-      const retriable = !(err instanceof WorkflowUpdateFailedError) && /completed|closed|not found|aborted/i.test((err as Error).message);
-      if (!retriable || attempt >= 3) throw err;
+      if (!sendAgain(err) || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 25 * attempt));
     }
   }
+}
+
+const FAILED_PRECONDITION = 9;
+
+/**
+ * The write never ran to its answer, and sending it again is safe because applying a staged write
+ * is idempotent: the run was closing (completed, closed, not found, aborted), or the server failed
+ * the workflow task that carried it ("unexpected workflow task failure": e.g. the run tried to close
+ * in the task that answered this write while a signal had come in, which the server refuses).
+ */
+function sendAgain(err: unknown): boolean {
+  if (err instanceof WorkflowUpdateFailedError) return false;
+  const { message, code } = err as { message?: string; code?: unknown };
+  if (/completed|closed|not found|aborted/i.test(message ?? '')) return true;
+  return code === FAILED_PRECONDITION && /workflow task failure/i.test(message ?? '');
 }
 
 /**

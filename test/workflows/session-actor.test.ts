@@ -271,6 +271,37 @@ describe('session actor with mocked activities', function () {
     });
   });
 
+  it('a signal that arrives while a closing write runs does not lose the write: the server fails that task, the client sends the write again', async () => {
+    // The run would end in the task that answers the write, but the signal came meanwhile: the
+    // server refuses to close a run with an event it has not shown the workflow (UNHANDLED_COMMAND),
+    // fails the task and aborts the update in it as "unexpected workflow task failure". The write
+    // is idempotent, so the client sends it again (CI's fuzzing found this as a 500).
+    const closed = view({ clientStatus: 'completed', stopReason: 'EVDisconnected', readingCount: 4 });
+    const mock = mockActivities({ views: { open: view(), done: closed } });
+    let signalled = false;
+    const apply = mock.activities.applyWriteAndAnalyse;
+    let handle: WorkflowHandle | undefined;
+    mock.activities.applyWriteAndAnalyse = async (input) => {
+      if (input.writeId === 'done' && !signalled) {
+        signalled = true;
+        await handle!.signal(refreshSignal);
+        await sleep(200);
+      }
+      return apply(input);
+    };
+    mock.state.stored = closed;
+    await withWorker(mock.activities, async (tq) => {
+      const a = actor(tq, 'close-signal');
+      handle = a.handle;
+      await a.write('open', 'create', 3);
+      assert.deepEqual(await a.write('done'), closed);
+      assert.deepEqual(await a.handle.result(), closed);
+      const ids = mock.writes.map((w) => w.writeId);
+      assert.equal(ids[0], 'open');
+      assert.ok(ids.filter((id) => id === 'done').length >= 2, `the closing write was sent again (${ids.join(', ')})`);
+    });
+  });
+
   it('the refresh signal re-reads the session: state and search attributes follow', async () => {
     const mock = mockActivities({ views: { w1: view({ isAnomaly: false, anomalyScore: 0.1 }) } });
     await withWorker(mock.activities, async (tq) => {
