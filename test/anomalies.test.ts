@@ -4,6 +4,8 @@
 // re-analysis resolves and reopens them; isRecurring / isIncident follow their definitions.
 import assert from 'node:assert/strict';
 import type { RawMeterValue } from '../domain/analysis/types';
+import { sql } from '../db/sql';
+import { refreshSessionRollups } from '../domain/anomalies/detections';
 import { categoryFixtures, cleanFixtures } from './fixtures/sessions';
 import { call, newTenant } from './helpers/http';
 import { stack } from './helpers/stack';
@@ -353,5 +355,45 @@ describe('anomaly workspace over HTTP', function () {
     assert.equal(a.chargingPointId, 'CP-WS-C');
     assert.equal(a.connectorId, '7');
     assert.deepEqual(sessionsOf(await list(t, '?chargingPointId=CP-WS-B')), []);
+  });
+
+  it("a member's change racing a re-analysis of the same session leaves the session's rollup exact", async () => {
+    const a = await issueOf(t, 'ws-3');
+    const em = stack().orm.em.fork();
+    const [{ session_id: sessionDbId }] = await sql(em, 'select session_id from anomaly_issues where id = ?', [a.id]);
+    // A re-analysis in flight, as storeVerdicts runs it: the session's row held, a new category
+    // found an hour earlier than the other, the rollup refreshed; not committed yet.
+    const analysis = stack().orm.em.fork();
+    await analysis.begin();
+    let change: ReturnType<typeof call> | undefined;
+    try {
+      await sql(analysis, 'select 1 from charging_sessions where id = ? for update', [sessionDbId]);
+      await sql(
+        analysis,
+        `insert into anomaly_issues (id, tenant_id, session_id, category, status, max_score, first_detected_at, last_detected_at,
+                                     station_id, connector_id, evse_id, occurred_at, occurred_until, created_at, updated_at)
+         select gen_random_uuid(), tenant_id, session_id, 'ENERGY_PIT', 'OPEN', max_score, now(), now(),
+                station_id, connector_id, evse_id, occurred_at - interval '1 hour', occurred_until, now(), now()
+           from anomaly_issues where id = ?`,
+        [a.id],
+      );
+      await refreshSessionRollups(analysis, t.tenantId, [sessionDbId]);
+      // Meanwhile a member assigns the other issue.
+      change = call('PUT', `/v1/anomalies/issues/${a.id}`, { key: t.key, body: { status: a.issues[0].statusName, assignedTo: alice.email } });
+      await new Promise((r) => setTimeout(r, 300));
+      await analysis.commit();
+    } catch (err) {
+      await analysis.rollback();
+      throw err;
+    }
+    const res = await change!;
+    assert.equal(res.status, 200, res.text);
+    const [rollup] = await sql(em, 'select issue_count, first_occurred_at, categories from anomaly_session_rollups where session_id = ?', [sessionDbId]);
+    const [live] = await sql(
+      em,
+      'select count(*)::int as issue_count, min(occurred_at) as first_occurred_at, array_agg(category order by category) as categories from anomaly_issues where session_id = ?',
+      [sessionDbId],
+    );
+    assert.deepEqual(rollup, live, 'the rollup counts what the analysis committed, the earlier occurrence included');
   });
 });

@@ -89,7 +89,9 @@ export async function recordDetections(
 
 /**
  * Recomputes the per-session rollup (anomaly_session_rollups) of these sessions from their issues.
- * Sessions never lose issues, so a session with issues always has its row.
+ * Sessions never lose issues, so a session with issues always has its row. Callers hold the
+ * sessions' rows: for update (an analysis, which alone adds issues and changes scores, categories
+ * and occurrences) or for share (a member's change, which changes status and assignee only).
  */
 export async function refreshSessionRollups(em: EntityManager, tenantId: string, sessionDbIds: string[]): Promise<void> {
   await sql(
@@ -98,14 +100,11 @@ export async function refreshSessionRollups(em: EntityManager, tenantId: string,
      select i.session_id, i.tenant_id, count(*)::int, max(i.max_score), min(i.occurred_at), max(i.updated_at), array_agg(i.category order by i.category)
        from anomaly_issues i where i.tenant_id = ? and i.session_id = any(?::uuid[]) group by i.session_id, i.tenant_id
      on conflict (session_id) do update set
-        -- Issues are never deleted and their scores only grow: a refresh computed from an older
-        -- snapshot (a member's PUT racing a re-analysis of the session) cannot take them back.
-        issue_count = greatest(anomaly_session_rollups.issue_count, excluded.issue_count),
-        max_score = greatest(anomaly_session_rollups.max_score, excluded.max_score),
-        last_update_at = greatest(anomaly_session_rollups.last_update_at, excluded.last_update_at),
-        categories = case when cardinality(excluded.categories) >= cardinality(anomaly_session_rollups.categories)
-                          then excluded.categories else anomaly_session_rollups.categories end,
-        first_occurred_at = excluded.first_occurred_at`,
+        issue_count = excluded.issue_count, max_score = excluded.max_score, categories = excluded.categories,
+        first_occurred_at = excluded.first_occurred_at,
+        -- Two members' changes to one session's issues may run at once (both hold a share lock),
+        -- each refreshing from a snapshot without the other's: keep the later update.
+        last_update_at = greatest(anomaly_session_rollups.last_update_at, excluded.last_update_at)`,
     [tenantId, pgArray(sessionDbIds)],
   );
 }

@@ -56,6 +56,15 @@ export interface IssueState {
 export async function updateIssue(em: EntityManager, tenantId: string, actor: { memberId: string; email: string }, issueId: string, change: IssueUpdate): Promise<IssueState> {
   if (!isUuid(issueId)) throw notFound('Issue');
   await em.transactional(async (tem) => {
+    // The session's row first: an analysis holds it (for update) while it changes the session's
+    // issues, so one in flight commits before this change reads them, and the rollup refreshed
+    // below counts what it stored. Session, then issue: the order an analysis locks them in.
+    await sql(
+      tem,
+      `select 1 from charging_sessions s
+        where s.tenant_id = ? and s.id = (select i.session_id from anomaly_issues i where i.tenant_id = ? and i.id = ?) for share of s`,
+      [tenantId, tenantId, issueId],
+    );
     const [issue] = await sql(
       tem,
       `select i.id, i.session_id, i.status, i.assignee_member_id, m.email as assignee_email
