@@ -3,6 +3,7 @@
 import { ApplicationFailure, continueAsNew, proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { BatchActivities, BatchInput } from './contract';
 import { rootMessage } from '../failures';
+import { inLanes } from '../lanes';
 
 const chunkOptions: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
@@ -17,33 +18,30 @@ const CHUNKS_PER_RUN = 500;
 export async function batchWorkflow(input: BatchInput): Promise<void> {
   const chunks = Math.ceil(input.totalSessions / input.chunkSize);
   const firstChunk = input.nextChunk ?? 0;
-  let next = firstChunk;
   let done = firstChunk;
-  const stopAt = Math.min(chunks, firstChunk + (input.chunksPerRun ?? CHUNKS_PER_RUN));
   const report = () => setCurrentDetails(`${done} of ${chunks} chunks done (${input.chunkSize} sessions each)`);
   report();
 
   // Once a chunk has failed for good, the other lanes finish their chunk but start no new one.
-  let failed = false;
-  const lane = async () => {
-    while (!failed && next < stopAt && !workflowInfo().continueAsNewSuggested) {
-      const c = next++;
-      const from = c * input.chunkSize;
-      const to = Math.min(input.totalSessions, from + input.chunkSize);
-      try {
+  let next: number;
+  try {
+    next = await inLanes(
+      {
+        from: firstChunk,
+        to: Math.min(chunks, firstChunk + (input.chunksPerRun ?? CHUNKS_PER_RUN)),
+        lanes: input.parallelism,
+        stop: () => workflowInfo().continueAsNewSuggested,
+      },
+      async (c) => {
+        const from = c * input.chunkSize;
+        const to = Math.min(input.totalSessions, from + input.chunkSize);
         await acts.processBatchChunk.executeWithOptions({ ...chunkOptions, summary: `sessions ${from}–${to - 1}` }, [
           { tenantId: input.tenantId, batchId: input.batchId, from, to },
         ]);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-      done++;
-      report();
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.max(1, input.parallelism) }, lane));
+        done++;
+        report();
+      },
+    );
   } catch (err) {
     await acts.finishBatch({ tenantId: input.tenantId, batchId: input.batchId, status: 'failed' });
     throw ApplicationFailure.nonRetryable(`batch ${input.batchId} failed: ${rootMessage(err)}`);

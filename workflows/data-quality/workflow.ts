@@ -3,6 +3,7 @@
 // the others; the run fails at the end naming them, so the schedule's next run tries again.
 import { ApplicationFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { DataQualityInput, DataQualityResult, StatisticsActivities } from './contract';
+import { chunked, inLanes } from '../lanes';
 
 const acts = proxyActivities<StatisticsActivities>({
   startToCloseTimeout: '10 minutes',
@@ -15,26 +16,20 @@ export async function dataQualityWorkflow(input: DataQualityInput = {}): Promise
   const tenants = await acts.listStatisticsTenants();
   const parallelism = Math.max(1, Math.min(input.parallelism ?? 2, 16));
   const size = Math.max(1, Math.min(input.chunkSize ?? 25, 500));
-  const chunks: string[][] = [];
-  for (let i = 0; i < tenants.length; i += size) chunks.push(tenants.slice(i, i + size));
-  let next = 0;
+  const chunks = chunked(tenants, size);
   let energyFilled = 0;
   const failed: string[] = [];
-  const lane = async () => {
-    while (next < chunks.length) {
-      const tenantIds = chunks[next++];
-      try {
-        // Awaited first: `x += await …` would read x before the await and lose the other lane's sums.
-        const done = await acts.refreshTenantsStatistics({ tenantIds, at });
-        energyFilled += done.energyFilled;
-        failed.push(...done.failed);
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        failed.push(...tenantIds);
-      }
+  await inLanes({ to: chunks.length, lanes: parallelism }, async (i) => {
+    try {
+      // Awaited first: `x += await …` would read x before the await and lose the other lane's sums.
+      const done = await acts.refreshTenantsStatistics({ tenantIds: chunks[i], at });
+      energyFilled += done.energyFilled;
+      failed.push(...done.failed);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      failed.push(...chunks[i]);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallelism, chunks.length) }, lane));
+  });
   if (failed.length > 0) throw ApplicationFailure.nonRetryable(`Data quality failed for ${failed.length} of ${tenants.length} tenants: ${failed.join(', ')}`, 'DataQualityFailed');
   return { at, tenants: tenants.length, energyFilled };
 }

@@ -3,6 +3,7 @@
 // elsewhere; storing a chunk replaces its rows, so a retry never duplicates results or events).
 import { proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import { SCHEDULED_START_TIME, SHADE_SEARCH_ATTRIBUTES, type ShadeActivities, type ShadeRunInput, type ShadeRunResult } from './contract';
+import { chunked, inLanes } from '../lanes';
 
 const { planShadeRun } = proxyActivities<ShadeActivities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 5 } });
 // A chunk heartbeats after every slice of stations: a worker lost mid-chunk is noticed within a minute.
@@ -16,27 +17,21 @@ export async function shadeRun(input: ShadeRunInput): Promise<ShadeRunResult> {
   const plan = await planShadeRun({ tenantId: input.tenantId, day: input.day, scheduledAt: new Date(scheduledAt).toISOString() });
   upsertSearchAttributes([{ key: SHADE_SEARCH_ATTRIBUTES.day, value: plan.day }]);
   const size = Math.max(1, input.chunkSize ?? 500);
-  const chunks: string[][] = [];
-  for (let i = 0; i < plan.stationIds.length; i += size) chunks.push(plan.stationIds.slice(i, i + size));
+  const chunks = chunked(plan.stationIds, size);
   const total: ShadeRunResult = { day: plan.day, timeZone: plan.timeZone, stations: plan.stationIds.length, chunks: chunks.length, stored: 0, anomalous: 0, events: 0 };
-  let next = 0;
   let done = 0;
   const report = () => setCurrentDetails(`${plan.day} (${plan.timeZone}): ${done} of ${chunks.length} chunks done, ${total.anomalous} anomalous stations so far`);
   report();
-  const lane = async () => {
-    while (next < chunks.length) {
-      const i = next++;
-      const r = await runShadeChunk.executeWithOptions(
-        { ...CHUNK_OPTIONS, summary: `stations ${i * size}–${i * size + chunks[i].length - 1}` },
-        [{ tenantId: input.tenantId, day: plan.day, timeZone: plan.timeZone, stationIds: chunks[i] }],
-      );
-      total.stored += r.stored;
-      total.anomalous += r.anomalous;
-      total.events += r.events;
-      done++;
-      report();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, input.parallelism ?? 2) }, lane));
+  await inLanes({ to: chunks.length, lanes: input.parallelism ?? 2 }, async (i) => {
+    const r = await runShadeChunk.executeWithOptions(
+      { ...CHUNK_OPTIONS, summary: `stations ${i * size}–${i * size + chunks[i].length - 1}` },
+      [{ tenantId: input.tenantId, day: plan.day, timeZone: plan.timeZone, stationIds: chunks[i] }],
+    );
+    total.stored += r.stored;
+    total.anomalous += r.anomalous;
+    total.events += r.events;
+    done++;
+    report();
+  });
   return total;
 }
