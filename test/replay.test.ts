@@ -14,7 +14,9 @@
 //   its resumed retry, evaluation, ONNX export, registration), recorded by test/workflows/fine-tune.test.ts.
 // - data-quality.json: the scheduled data-quality workflow (five tenants, two lanes), recorded by test/workflows/data-quality.test.ts.
 // - shade-run.json: the SHADE run (plan, 7 stations in 3 chunks over 2 lanes, the day search attribute),
-//   recorded by test/workflows/shade.test.ts.
+//   recorded by test/workflows/shade.test.ts before the `shade-chunk-ranges` patch (the plan listed
+//   every station); the only history of that branch, so keep it;
+// - shade-run-chunk-ranges.json: the same run with chunks as ranges of station ids (the patched branch).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -47,7 +49,7 @@ async function recordScenario(): Promise<{ workflowId: string; json: string }> {
   return { workflowId: handle.workflowId, json: historyToJSON(history) };
 }
 
-describe('session actor replay', function () {
+describe('workflow replay', function () {
   this.timeout(120_000);
 
   it('replays a history made by the current code', async () => {
@@ -66,20 +68,27 @@ describe('session actor replay', function () {
     }
   });
 
-  it('the committed histories cover both branches of the session-actor-quiet-deadline patch', () => {
-    const branches = { old: [] as string[], patched: [] as string[] };
-    for (const f of fs.readdirSync(DIR).filter((f) => f.endsWith('.json'))) {
-      const events: any[] = JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')).events;
-      if (events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name !== 'sessionActor') continue;
-      const patched = events.some((e) =>
-        (e.markerRecordedEventAttributes?.markerName === 'core_patch' &&
-          Object.values<any>(e.markerRecordedEventAttributes.details ?? {}).some((d) =>
-            d.payloads?.some((p: { data: string }) => JSON.parse(Buffer.from(p.data, 'base64').toString('utf8')).id === 'session-actor-quiet-deadline'),
-          )),
-      );
-      (patched ? branches.patched : branches.old).push(f);
-    }
-    assert.ok(branches.old.length > 0, `a history of the pre-patch branch (session-actor-lifecycle.json) is committed: ${JSON.stringify(branches)}`);
-    assert.ok(branches.patched.length > 0, `a history of the patched branch is committed: ${JSON.stringify(branches)}`);
-  });
+  // Each patch's old branch exists only in histories recorded before it: keep one of each.
+  const PATCHES = [
+    { workflowType: 'sessionActor', patch: 'session-actor-quiet-deadline', old: 'session-actor-lifecycle.json' },
+    { workflowType: 'shadeRun', patch: 'shade-chunk-ranges', old: 'shade-run.json' },
+  ];
+  for (const { workflowType, patch, old } of PATCHES) {
+    it(`the committed histories cover both branches of the ${patch} patch`, () => {
+      const branches = { old: [] as string[], patched: [] as string[] };
+      for (const f of fs.readdirSync(DIR).filter((f) => f.endsWith('.json'))) {
+        const events: any[] = JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')).events;
+        if (events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name !== workflowType) continue;
+        const patched = events.some((e) =>
+          (e.markerRecordedEventAttributes?.markerName === 'core_patch' &&
+            Object.values<any>(e.markerRecordedEventAttributes.details ?? {}).some((d) =>
+              d.payloads?.some((p: { data: string }) => JSON.parse(Buffer.from(p.data, 'base64').toString('utf8')).id === patch),
+            )),
+        );
+        (patched ? branches.patched : branches.old).push(f);
+      }
+      assert.ok(branches.old.length > 0, `a history of the pre-patch branch (${old}) is committed: ${JSON.stringify(branches)}`);
+      assert.ok(branches.patched.length > 0, `a history of the patched branch is committed: ${JSON.stringify(branches)}`);
+    });
+  }
 });

@@ -10,7 +10,7 @@ import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { Webhook } from 'standardwebhooks';
 import { sql } from '../db/sql';
 import { localDay, previousLocalDay } from '../domain/stations/local-day';
-import { buildStationDays } from '../domain/stations/shade-run';
+import { buildStationDays, planShadeRun, stationsOfChunk } from '../domain/stations/shade-run';
 import { SHADE_CATCHUP_WINDOW_MS, triggerShade } from '../temporal/shade-schedules';
 import { shadeScheduleId } from '../workflows/shade/contract';
 import type { shadeRun } from '../workflows/shade/workflow';
@@ -182,6 +182,20 @@ describe('scheduled SHADE end to end', function () {
       const res = await call('GET', `/v1/stations/SH-DRIFT${p}`, { key: other.key });
       assert.equal(res.status, 404, `${p}: ${res.text}`);
     }
+  });
+
+  it('plans chunks as ranges of station ids that cover every station once (and lists the ids for runs from before ranges)', async () => {
+    const em = stack().orm.em.fork();
+    const listed = await planShadeRun(em, tenantId, { day });
+    assert.equal(listed.stationIds.length, 2);
+    const plan = await planShadeRun(em, tenantId, { day, chunkSize: 1 });
+    assert.deepEqual([plan.day, plan.stations, plan.chunkStarts], [day, 2, listed.stationIds]);
+    const d = localDay(day, 'UTC');
+    const covered: string[] = [];
+    for (const [i, from] of plan.chunkStarts.entries()) covered.push(...(await stationsOfChunk(em, tenantId, d, from, plan.chunkStarts[i + 1] ?? null)));
+    assert.deepEqual(covered, listed.stationIds);
+    assert.deepEqual((await planShadeRun(em, tenantId, { day, chunkSize: 500 })).chunkStarts, [listed.stationIds[0]]);
+    assert.deepEqual(await planShadeRun(em, tenantId, { day: '2001-01-01', chunkSize: 500 }), { day: '2001-01-01', timeZone: 'UTC', stations: 0, chunkStarts: [] });
   });
 
   it("gives the detector each session's minutes as the simulator does: an inclusive end, and whether it began before or went on after the day", async () => {

@@ -22,29 +22,60 @@ export async function organizationTimeZone(em: EntityManager, tenantId: string):
 export interface ShadePlan {
   day: string;
   timeZone: string;
-  /** Row ids of the stations with energy in the day or its history window, in id order. */
+  /** How many stations have energy in the day or its history window. */
+  stations: number;
+  /**
+   * Those stations in id order, cut into chunks: the first id of each. A chunk holds the stations
+   * from its first id up to the next chunk's (ids, not the ids themselves, go into the workflow's
+   * history, whose events have a size limit a list of every station would pass).
+   */
+  chunkStarts: string[];
+}
+
+/** The plan of runs that started before chunk ranges: the stations' ids themselves. */
+export interface ShadeIdPlan {
+  day: string;
+  timeZone: string;
   stationIds: string[];
 }
+
+/** Stations of the tenant with energy in the day or the 8 weeks before it (the detector's window). */
+const WITH_ENERGY = `c.tenant_id = ? and exists (select 1 from station_hourly_energy h where h.station_id = c.id and h.hour >= ? and h.hour < ?)`;
+const energyWindow = (d: LocalDay) => [new Date(d.start - HISTORY_DAYS * 86_400_000 - 2 * HOUR_MS).toISOString(), new Date(d.start + d.minutes * MINUTE_MS).toISOString()];
 
 /**
  * What a run analyses: `day` when given (a backfill or a manual run), else the local day before
  * `scheduledAt` (the schedule fires shortly after local midnight). Stations without any energy in
- * the day or the 8 weeks before it have nothing to compare and are left out.
+ * the day or the 8 weeks before it have nothing to compare and are left out. Without `chunkSize`,
+ * the plan of a run that started before chunk ranges (its workflow code asks for the ids).
  */
-export async function planShadeRun(em: EntityManager, tenantId: string, opts: { day?: string; scheduledAt?: string }): Promise<ShadePlan> {
+export async function planShadeRun(em: EntityManager, tenantId: string, opts: { day?: string; scheduledAt?: string; chunkSize: number }): Promise<ShadePlan>;
+export async function planShadeRun(em: EntityManager, tenantId: string, opts: { day?: string; scheduledAt?: string }): Promise<ShadeIdPlan>;
+export async function planShadeRun(em: EntityManager, tenantId: string, opts: { day?: string; scheduledAt?: string; chunkSize?: number }): Promise<ShadePlan | ShadeIdPlan> {
   const timeZone = await organizationTimeZone(em, tenantId);
   const day = opts.day ?? previousLocalDay(opts.scheduledAt ? Date.parse(opts.scheduledAt) : Date.now(), timeZone);
-  const d = localDay(day, timeZone);
-  const from = new Date(d.start - HISTORY_DAYS * 86_400_000 - 2 * HOUR_MS).toISOString();
-  const to = new Date(d.start + d.minutes * MINUTE_MS).toISOString();
+  const window = energyWindow(localDay(day, timeZone));
+  if (opts.chunkSize === undefined) {
+    const rows = await sql(em, `select c.id from charging_stations c where ${WITH_ENERGY} order by c.id`, [tenantId, ...window]);
+    return { day, timeZone, stationIds: rows.map((r) => r.id as string) };
+  }
   const rows = await sql(
     em,
-    `select c.id from charging_stations c
-      where c.tenant_id = ? and exists (select 1 from station_hourly_energy h where h.station_id = c.id and h.hour >= ? and h.hour < ?)
-      order by c.id`,
-    [tenantId, from, to],
+    `select id, n from (select c.id, row_number() over (order by c.id) as k, count(*) over () as n from charging_stations c where ${WITH_ENERGY}) s
+      where (k - 1) % ? = 0 order by id`,
+    [tenantId, ...window, Math.max(1, Math.floor(opts.chunkSize))],
   );
-  return { day, timeZone, stationIds: rows.map((r) => r.id as string) };
+  return { day, timeZone, stations: Number(rows[0]?.n ?? 0), chunkStarts: rows.map((r) => r.id as string) };
+}
+
+/** The stations of a chunk: those with energy in the window, from `fromStation` up to `untilStation` (null: to the last). */
+export async function stationsOfChunk(em: EntityManager, tenantId: string, d: LocalDay, fromStation: string, untilStation: string | null): Promise<string[]> {
+  const rows = await sql(
+    em,
+    `select c.id from charging_stations c where ${WITH_ENERGY} and c.id >= ? and (?::uuid is null or c.id < ?::uuid) order by c.id`,
+    [tenantId, ...energyWindow(d), fromStation, untilStation, untilStation],
+  );
+  return rows.map((r) => r.id as string);
 }
 
 /** The detector's inputs for these stations and day, from the rollups. */
@@ -64,7 +95,7 @@ export async function buildStationDays(em: EntityManager, tenantId: string, d: L
          from unnest(?::uuid[]) as k(id) join station_hourly_energy on station_id = k.id
         where tenant_id = ? and hour >= ? and hour < ?
         group by station_id`,
-      [ids, tenantId, new Date(d.start - HISTORY_DAYS * 86_400_000 - 2 * HOUR_MS).toISOString(), new Date(d.start).toISOString()],
+      [ids, tenantId, energyWindow(d)[0], new Date(d.start).toISOString()],
     ),
   ]);
 
@@ -179,18 +210,22 @@ export async function storeShadeResults(em: EntityManager, tenantId: string, mod
   });
 }
 
-/** One chunk of a run: inputs from the rollups, the detector, the results stored. `beat` reports progress. */
+/**
+ * One chunk of a run: its stations (a range of ids, or the ids of a run that started before chunk
+ * ranges), inputs from the rollups, the detector, the results stored. `beat` reports progress.
+ */
 export async function runShadeChunk(
   em: EntityManager,
   detector: ShadeDetector,
-  input: { tenantId: string; day: string; timeZone: string; stationIds: string[] },
+  input: { tenantId: string; day: string; timeZone: string } & ({ stationIds: string[] } | { fromStation: string; untilStation: string | null }),
   beat: (done: number) => void = () => {},
   slice = 100,
 ): Promise<{ stations: number; stored: number; anomalous: number; events: number }> {
   const d = localDay(input.day, input.timeZone);
-  const total = { stations: input.stationIds.length, stored: 0, anomalous: 0, events: 0 };
-  for (let i = 0; i < input.stationIds.length; i += slice) {
-    const ids = input.stationIds.slice(i, i + slice);
+  const stationIds = 'stationIds' in input ? input.stationIds : await stationsOfChunk(em.fork(), input.tenantId, d, input.fromStation, input.untilStation);
+  const total = { stations: stationIds.length, stored: 0, anomalous: 0, events: 0 };
+  for (let i = 0; i < stationIds.length; i += slice) {
+    const ids = stationIds.slice(i, i + slice);
     const days = await buildStationDays(em.fork(), input.tenantId, d, input.timeZone, ids);
     const results = await detector.detect(days);
     const r = await storeShadeResults(em.fork(), input.tenantId, detector.modelVersion, d, results);

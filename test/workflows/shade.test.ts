@@ -2,7 +2,7 @@
 // server: the plan's stations are fanned out in chunks over parallel lanes, each station exactly
 // once, the totals add up, the day is a search attribute; a run started by a schedule plans from
 // the schedule's slot (TemporalScheduledStartTime); a chunk that fails is retried.
-// RECORD_HISTORIES=1 also writes test/histories/shade-run.json (replayed by replay.test.ts).
+// RECORD_HISTORIES=1 also writes test/histories/shade-run-chunk-ranges.json (replayed by replay.test.ts).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,33 +12,41 @@ import { Worker } from '@temporalio/worker';
 import { deleteShadeSchedule, ensureShadeSchedule, triggerShade } from '../../temporal/shade-schedules';
 import { workflowBundle } from '../../worker/worker';
 import { TENANT_ID } from '../../workflows/search-attributes';
-import type { ShadeActivities, ShadeChunkInput } from '../../workflows/shade/contract';
+import type { ShadeActivities, ShadeChunkInput, ShadePlanInput } from '../../workflows/shade/contract';
 import { shadeScheduleId } from '../../workflows/shade/contract';
 import { shadeRun } from '../../workflows/shade/workflow';
 import { withMockedWorker } from '../helpers/mocked-worker';
 import { stack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 
-const HISTORY_FILE = path.join(__dirname, '..', 'histories', 'shade-run.json');
+// shade-run.json: a run from before chunk ranges (the shade-chunk-ranges patch), kept to replay.
+const HISTORY_FILE = path.join(__dirname, '..', 'histories', 'shade-run-chunk-ranges.json');
 const STATIONS = Array.from({ length: 7 }, (_, i) => `00000000-0000-4000-8000-00000000000${i}`);
 
+/** The stations a chunk input names: its ids, or the plan's stations in its id range. */
+const idsOf = (c: ShadeChunkInput) =>
+  'stationIds' in c ? c.stationIds : STATIONS.filter((id) => id >= c.fromStation && (c.untilStation === null || id < c.untilStation));
+
 function mockActivities(opts: { failFirstAttemptOfChunk?: number } = {}) {
-  const plans: { tenantId: string; day?: string; scheduledAt: string }[] = [];
-  const chunks: (ShadeChunkInput & { attempt: number })[] = [];
+  const plans: ShadePlanInput[] = [];
+  const chunks: (ShadeChunkInput & { attempt: number; ids: string[] })[] = [];
   const activities: ShadeActivities = {
     async planShadeRun(input) {
       plans.push(input);
-      return { day: input.day ?? '2026-03-09', timeZone: 'Europe/Amsterdam', stationIds: STATIONS };
+      const plan = { day: input.day ?? '2026-03-09', timeZone: 'Europe/Amsterdam' };
+      if (input.chunkSize === undefined) return { ...plan, stationIds: STATIONS };
+      return { ...plan, stations: STATIONS.length, chunkStarts: STATIONS.filter((_, i) => i % input.chunkSize! === 0) };
     },
     async runShadeChunk(input) {
       const ctx = Context.current();
-      chunks.push({ ...input, attempt: ctx.info.attempt });
+      const ids = idsOf(input);
+      chunks.push({ ...input, attempt: ctx.info.attempt, ids });
       ctx.heartbeat(0);
-      if (opts.failFirstAttemptOfChunk !== undefined && input.stationIds[0] === STATIONS[opts.failFirstAttemptOfChunk] && ctx.info.attempt === 1) {
+      if (opts.failFirstAttemptOfChunk !== undefined && ids[0] === STATIONS[opts.failFirstAttemptOfChunk] && ctx.info.attempt === 1) {
         throw new Error('database went away');
       }
       // One anomalous station per chunk, one event each.
-      return { stations: input.stationIds.length, stored: input.stationIds.length, anomalous: 1, events: 1 };
+      return { stations: ids.length, stored: ids.length, anomalous: 1, events: 1 };
     },
   };
   return { activities, plans, chunks };
@@ -60,9 +68,10 @@ describe('SHADE run workflow with mocked activities', function () {
       });
       const result = await handle.result();
       assert.deepEqual(result, { day: '2026-03-10', timeZone: 'Europe/Amsterdam', stations: 7, chunks: 3, stored: 7, anomalous: 3, events: 3 });
-      assert.deepEqual(mock.plans.map((p) => [p.tenantId, p.day]), [[tenantId, '2026-03-10']]);
-      assert.deepEqual(mock.chunks.map((c) => c.stationIds.length).sort(), [1, 3, 3]);
-      assert.deepEqual(mock.chunks.flatMap((c) => c.stationIds).sort(), STATIONS, 'every station exactly once');
+      assert.deepEqual(mock.plans.map((p) => [p.tenantId, p.day, p.chunkSize]), [[tenantId, '2026-03-10', 3]]);
+      assert.ok(mock.chunks.every((c) => !('stationIds' in c)), 'chunks are ranges of ids, not lists');
+      assert.deepEqual(mock.chunks.map((c) => c.ids.length).sort(), [1, 3, 3]);
+      assert.deepEqual(mock.chunks.flatMap((c) => c.ids).sort(), STATIONS, 'every station exactly once');
       assert.ok(mock.chunks.every((c) => c.day === '2026-03-10' && c.timeZone === 'Europe/Amsterdam' && c.tenantId === tenantId));
       const desc = await handle.describe();
       assert.deepEqual(desc.searchAttributes.EvniShadeDay, ['2026-03-10']);
@@ -106,7 +115,7 @@ describe('SHADE run workflow with mocked activities', function () {
       const tenantId = `wf-shade-${process.pid}-${++n}`;
       const result = await stack().env.client.workflow.execute(shadeRun, { workflowId: `shade/${tenantId}-retry`, taskQueue, args: [{ tenantId, day: '2026-03-10', chunkSize: 3, parallelism: 1 }] });
       assert.equal(result.stored, 7);
-      assert.deepEqual(mock.chunks.map((c) => [c.stationIds[0], c.attempt]), [
+      assert.deepEqual(mock.chunks.map((c) => [c.ids[0], c.attempt]), [
         [STATIONS[0], 1],
         [STATIONS[3], 1],
         [STATIONS[3], 2],

@@ -33,12 +33,10 @@ export interface ShadeRunResult {
   events: number;
 }
 
-export interface ShadeChunkInput {
-  tenantId: string;
-  day: string;
-  timeZone: string;
-  stationIds: string[];
-}
+/** A chunk's stations: a range of station ids, or (runs that started before chunk ranges) the ids. */
+export type ShadeChunkStations = { fromStation: string; untilStation: string | null } | { stationIds: string[] };
+
+export type ShadeChunkInput = { tenantId: string; day: string; timeZone: string } & ShadeChunkStations;
 
 export interface ShadeChunkResult {
   stations: number;
@@ -47,9 +45,29 @@ export interface ShadeChunkResult {
   events: number;
 }
 
+export interface ShadePlanInput {
+  tenantId: string;
+  day?: string;
+  scheduledAt: string;
+  /** Stations per chunk; absent in runs that started before chunk ranges (they get the ids). */
+  chunkSize?: number;
+}
+
+/**
+ * The day, its time zone and the stations with energy to compare: how many, and the first id of
+ * each chunk (a chunk runs from its first id up to the next chunk's). Runs that started before
+ * chunk ranges got `stationIds` instead, which do not fit a history event for a large tenant.
+ */
+export interface ShadePlanResult {
+  day: string;
+  timeZone: string;
+  stations?: number;
+  chunkStarts?: string[];
+  stationIds?: string[];
+}
+
 export interface ShadeActivities {
-  /** The day (from `day`, or the local day before `scheduledAt`), the time zone and the stations with energy to compare. */
-  planShadeRun(input: { tenantId: string; day?: string; scheduledAt: string }): Promise<{ day: string; timeZone: string; stationIds: string[] }>;
+  planShadeRun(input: ShadePlanInput): Promise<ShadePlanResult>;
   /** Builds the chunk's station-days from the rollups, runs SHADE, stores the results and their events; heartbeats per slice. */
   runShadeChunk(input: ShadeChunkInput): Promise<ShadeChunkResult>;
 }
