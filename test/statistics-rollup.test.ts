@@ -245,4 +245,37 @@ describe('statistics rollup (statistics_anomalous_sessions) against the definiti
     const [row] = await sql(em, 'select down_from, down_until from statistics_anomalous_sessions where session_id = ?', [down]);
     assert.equal(new Date(row.down_until as string).toISOString(), iso(5), 'the interval ends where the next session starts');
   });
+
+  it('a statement over more than 1,000 connectors takes its tenant whole (one lock, not one per connector): it waits for the tenant\'s writers and still ends their intervals', async () => {
+    await sql(em, 'delete from charging_sessions where tenant_id = ?', [tenantId]);
+    const down = await addSession(viaOrm, 0, '1', 0, 0);
+    const issue = await addIssue(viaOrm, down, 'ZERO_SESSION', 4, 0);
+    const [first, second] = [new PgClient({ connectionString: stack().databaseUrl }), new PgClient({ connectionString: stack().databaseUrl })];
+    await Promise.all([first.connect(), second.connect()]);
+    const advisoryOf = async (pid: number) =>
+      (await sql(em, `select count(*) filter (where granted)::int as held, count(*) filter (where not granted)::int as waiting from pg_locks where locktype = 'advisory' and pid = ?`, [pid]))[0];
+    try {
+      const pid = (await second.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+      await first.query('begin');
+      await viaClient(first)("update anomaly_issues set status = 'OPEN', resolved_by = null where id = ?", [issue]);
+      await second.query('begin');
+      // An import: 1,001 sessions in one statement, one of them the next on the down connector.
+      const bulk = viaClient(second)(
+        `insert into charging_sessions (id, tenant_id, session_id, station_id, connector_id, status, is_anomaly, anomaly_count, started_at, created_at, updated_at, delivered_kwh, unbilled_kwh)
+         select gen_random_uuid(), ?, 'bulk-' || k, ?, case when k = 0 then '1' else 'bulk-' || k end, 'active', false, 0, ?, now(), now(), 5, 0
+           from generate_series(0, 1000) k`,
+        [tenantId, stations[0], iso(5)],
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(await advisoryOf(pid), { held: 0, waiting: 1 }, "the import waits on its tenant's lock");
+      await first.query('commit');
+      await bulk;
+      assert.deepEqual(await advisoryOf(pid), { held: 1, waiting: 0 }, 'one lock for 1,001 connectors');
+      await second.query('commit');
+    } finally {
+      await Promise.all([first.end(), second.end()]);
+    }
+    const [row] = await sql(em, 'select down_until from statistics_anomalous_sessions where session_id = ?', [down]);
+    assert.equal(new Date(row.down_until as string).toISOString(), iso(5), 'the interval ends where the imported session starts');
+  });
 });
