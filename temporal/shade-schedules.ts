@@ -3,6 +3,7 @@
 // a keeper that notices new tenants and time-zone changes); an existing schedule is brought to the
 // current spec. Operators backfill history with the schedule's backfill (`npm run cli --
 // shade-backfill`) and start a run at once with "Trigger" in the Temporal UI (or `triggerShade`).
+import { createHash } from 'node:crypto';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import { createOrGet, updateTo } from './schedules';
 import { SHADE_SEARCH_ATTRIBUTES, shadeScheduleId, type ShadeRunInput } from '../workflows/shade/contract';
@@ -14,32 +15,41 @@ export const SHADE_RUN_AT = { hour: 0, minute: 15 };
 export const SHADE_CATCHUP_WINDOW_MS = 24 * 3_600_000;
 
 function options(tenantId: string, timeZone: string, taskQueue: string): ScheduleOptions {
+  const spec = { calendars: [{ hour: SHADE_RUN_AT.hour, minute: SHADE_RUN_AT.minute }], timezone: timeZone };
+  const args = [{ tenantId } satisfies ShadeRunInput];
+  // A run still going when the next is due (a long backfill): the next is skipped, not queued.
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: SHADE_CATCHUP_WINDOW_MS };
+  // What this code wants the schedule to be, as a digest the runs carry in their memo: a schedule
+  // made by another release (another run time, policy or input) differs and is brought up to date.
+  const definition = createHash('sha256').update(JSON.stringify({ spec, args, policies, taskQueue, workflow: shadeRun.name })).digest('hex').slice(0, 16);
   return {
     scheduleId: shadeScheduleId(tenantId),
-    spec: { calendars: [{ hour: SHADE_RUN_AT.hour, minute: SHADE_RUN_AT.minute }], timezone: timeZone },
+    spec,
     action: {
       type: 'startWorkflow',
       workflowType: shadeRun,
       // The schedule appends each run's scheduled time: `shade/<tenant>-2026-12-08T00:15:00Z`.
       workflowId: shadeScheduleId(tenantId),
       taskQueue,
-      args: [{ tenantId } satisfies ShadeRunInput],
+      args,
       typedSearchAttributes: [{ key: SHADE_SEARCH_ATTRIBUTES.tenant, value: tenantId }],
+      memo: { [DEFINITION]: definition },
     },
-    // A run still going when the next is due (a long backfill): the next is skipped, not queued.
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: SHADE_CATCHUP_WINDOW_MS },
+    policies,
     memo: { purpose: 'SHADE: station-level detection of the previous local day' },
   };
 }
 
-/** Creates the tenant's schedule, or brings an existing one to this time zone and task queue. */
+const DEFINITION = 'shadeScheduleDefinition';
+const definitionOf = (action: unknown) => (action as { memo?: Record<string, unknown> }).memo?.[DEFINITION];
+
+/** Creates the tenant's schedule, or brings an existing one to what this code defines (time zone, task queue, run time, policies). */
 export async function ensureShadeSchedule(client: Client, taskQueue: string, tenantId: string, timeZone: string): Promise<'created' | 'updated' | 'unchanged'> {
   const opts = options(tenantId, timeZone, taskQueue);
   const made = await createOrGet(client, opts);
   if (made.created) return 'created';
   const current = await made.handle.describe();
-  const action = current.action as { taskQueue?: string };
-  if (current.spec.timezone === timeZone && action.taskQueue === taskQueue) return 'unchanged';
+  if (definitionOf(current.action) === definitionOf(opts.action)) return 'unchanged';
   await updateTo(made.handle, opts);
   return 'updated';
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { deleteShadeSchedule, ensureShadeSchedule, triggerShade } from '../../temporal/shade-schedules';
+import { deleteShadeSchedule, ensureShadeSchedule, SHADE_CATCHUP_WINDOW_MS, triggerShade } from '../../temporal/shade-schedules';
 import { workflowBundle } from '../../worker/worker';
 import { TENANT_ID } from '../../workflows/search-attributes';
 import type { ShadeActivities, ShadeChunkInput, ShadePlanInput } from '../../workflows/shade/contract';
@@ -107,6 +107,28 @@ describe('SHADE run workflow with mocked activities', function () {
         await deleteShadeSchedule(client, tenantId);
       }
     });
+  });
+
+  it('a schedule made by another release (another run time, no definition) is brought up to date once', async () => {
+    const { client } = stack().env;
+    const tenantId = `wf-shade-${process.pid}-${++n}`;
+    const taskQueue = `wf-test-shade-old-${process.pid}`;
+    await client.schedule.create({
+      scheduleId: shadeScheduleId(tenantId),
+      spec: { calendars: [{ hour: 2, minute: 45 }], timezone: 'UTC' },
+      action: { type: 'startWorkflow', workflowType: shadeRun, workflowId: shadeScheduleId(tenantId), taskQueue, args: [{ tenantId }] },
+      state: { paused: true },
+    });
+    try {
+      assert.equal(await ensureShadeSchedule(client, taskQueue, tenantId, 'UTC'), 'updated');
+      const desc = await client.schedule.getHandle(shadeScheduleId(tenantId)).describe();
+      const at = desc.spec.calendars?.[0] as { hour?: { start: number }[]; minute?: { start: number }[] };
+      assert.deepEqual([at.hour?.[0].start, at.minute?.[0].start], [0, 15], 'the run time of this release');
+      assert.equal(desc.policies.catchupWindow, SHADE_CATCHUP_WINDOW_MS);
+      assert.equal(await ensureShadeSchedule(client, taskQueue, tenantId, 'UTC'), 'unchanged');
+    } finally {
+      await deleteShadeSchedule(client, tenantId);
+    }
   });
 
   it('retries a chunk whose activity failed, without running the other chunks again', async () => {
