@@ -246,7 +246,7 @@ describe('statistics rollup (statistics_anomalous_sessions) against the definiti
     assert.equal(new Date(row.down_until as string).toISOString(), iso(5), 'the interval ends where the next session starts');
   });
 
-  it('a statement over more than 1,000 connectors takes its tenant whole (one lock, not one per connector): it waits for the tenant\'s writers and still ends their intervals', async () => {
+  it('a statement over 1,001 connectors holds at most 512 locks (one per connector before): it waits for a writer of one of them and still ends its interval', async () => {
     await sql(em, 'delete from charging_sessions where tenant_id = ?', [tenantId]);
     const down = await addSession(viaOrm, 0, '1', 0, 0);
     const issue = await addIssue(viaOrm, down, 'ZERO_SESSION', 4, 0);
@@ -267,10 +267,11 @@ describe('statistics rollup (statistics_anomalous_sessions) against the definiti
         [tenantId, stations[0], iso(5)],
       );
       await new Promise((r) => setTimeout(r, 300));
-      assert.deepEqual(await advisoryOf(pid), { held: 0, waiting: 1 }, "the import waits on its tenant's lock");
+      assert.equal((await advisoryOf(pid)).waiting, 1, "the import waits on the down connector's lock");
       await first.query('commit');
       await bulk;
-      assert.deepEqual(await advisoryOf(pid), { held: 1, waiting: 0 }, 'one lock for 1,001 connectors');
+      const { held, waiting } = await advisoryOf(pid);
+      assert.ok(held > 0 && held <= 512 && waiting === 0, `${held} locks held for 1,001 connectors`);
       await second.query('commit');
     } finally {
       await Promise.all([first.end(), second.end()]);
