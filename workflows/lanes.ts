@@ -11,17 +11,23 @@ export interface LaneOptions {
   lanes: number;
   /** Checked before each piece: once true, no lane starts another one. */
   stop?: () => boolean;
+  /**
+   * Once a piece has failed, no lane starts another (default). Off only where recorded histories
+   * were made by lanes that went on: the workflow fails or is cancelled with the failure anyway,
+   * but a piece another lane started in that same activation is a command the replay expects.
+   */
+  stopOnFailure?: boolean;
 }
 
 /**
  * Runs `work` on the pieces `from`…`to - 1` and resolves with the first piece not started (`to`,
- * unless stopped). A failing piece rejects at once, and no lane starts another one after it.
+ * unless stopped). A failing piece rejects at once.
  */
 export async function inLanes(opts: LaneOptions, work: (index: number) => Promise<void>): Promise<number> {
   let next = opts.from ?? 0;
   let failed = false;
   const lane = async () => {
-    while (!failed && next < opts.to && !opts.stop?.()) {
+    while (!(failed && opts.stopOnFailure !== false) && next < opts.to && !opts.stop?.()) {
       const index = next++;
       try {
         await work(index);

@@ -35,6 +35,20 @@ describe('workflow lanes', () => {
     assert.deepEqual(started, [0, 1]);
   });
 
+  it('with stopOnFailure off, the other lanes go on after a failure (as lanes recorded in older histories did)', async () => {
+    const started: number[] = [];
+    await assert.rejects(
+      inLanes({ to: 4, lanes: 2, stopOnFailure: false }, async (i) => {
+        started.push(i);
+        await tick(i === 1 ? 1 : 20);
+        if (i === 1) throw new Error('piece 1 failed');
+      }),
+      /piece 1 failed/,
+    );
+    await tick(80);
+    assert.deepEqual(started, [0, 1, 2, 3]);
+  });
+
   it('stop ends the run early and says which piece is next', async () => {
     let done = 0;
     const next = await inLanes({ to: 10, lanes: 2, stop: () => done >= 4 }, async () => {

@@ -27,14 +27,15 @@ const STATIONS = Array.from({ length: 7 }, (_, i) => `00000000-0000-4000-8000-00
 const idsOf = (c: ShadeChunkInput) =>
   'stationIds' in c ? c.stationIds : STATIONS.filter((id) => id >= c.fromStation && (c.untilStation === null || id < c.untilStation));
 
-function mockActivities(opts: { failFirstAttemptOfChunk?: number } = {}) {
+function mockActivities(opts: { failFirstAttemptOfChunk?: number; earlierRelease?: boolean } = {}) {
   const plans: ShadePlanInput[] = [];
   const chunks: (ShadeChunkInput & { attempt: number; ids: string[] })[] = [];
   const activities: ShadeActivities = {
     async planShadeRun(input) {
       plans.push(input);
       const plan = { day: input.day ?? '2026-03-09', timeZone: 'Europe/Amsterdam' };
-      if (input.chunkSize === undefined) return { ...plan, stationIds: STATIONS };
+      // A worker of the earlier release ignores chunkSize and lists the ids.
+      if (input.chunkSize === undefined || opts.earlierRelease) return { ...plan, stationIds: STATIONS };
       return { ...plan, stations: STATIONS.length, chunkStarts: STATIONS.filter((_, i) => i % input.chunkSize! === 0) };
     },
     async runShadeChunk(input) {
@@ -129,6 +130,16 @@ describe('SHADE run workflow with mocked activities', function () {
     } finally {
       await deleteShadeSchedule(client, tenantId);
     }
+  });
+
+  it('a plan made by a worker of the earlier release (ids, no chunk starts) still runs every station', async () => {
+    const mock = mockActivities({ earlierRelease: true });
+    await withMockedWorker('shade-rolling', mock.activities, async (taskQueue) => {
+      const tenantId = `wf-shade-${process.pid}-${++n}`;
+      const result = await stack().env.client.workflow.execute(shadeRun, { workflowId: `shade/${tenantId}-rolling`, taskQueue, args: [{ tenantId, day: '2026-03-10', chunkSize: 3 }] });
+      assert.deepEqual([result.stations, result.chunks, result.stored], [7, 3, 7]);
+      assert.deepEqual(mock.chunks.flatMap((c) => c.ids).sort(), STATIONS);
+    });
   });
 
   it('retries a chunk whose activity failed, without running the other chunks again', async () => {

@@ -19,7 +19,8 @@ export async function dataQualityWorkflow(input: DataQualityInput = {}): Promise
   const chunks = chunked(tenants, size);
   let energyFilled = 0;
   const failed: string[] = [];
-  await inLanes({ to: chunks.length, lanes: parallelism }, async (i) => {
+  // Chunk failures are caught below; only a cancellation fails a lane, and the run with it.
+  await inLanes({ to: chunks.length, lanes: parallelism, stopOnFailure: false }, async (i) => {
     try {
       // Awaited first: `x += await …` would read x before the await and lose the other lane's sums.
       const done = await acts.refreshTenantsStatistics({ tenantIds: chunks[i], at });

@@ -29,16 +29,19 @@ export async function shadeRun(input: ShadeRunInput): Promise<ShadeRunResult> {
     ...(ranges ? { chunkSize: size } : {}),
   });
   upsertSearchAttributes([{ key: SHADE_SEARCH_ATTRIBUTES.day, value: plan.day }]);
-  const starts = plan.chunkStarts ?? [];
-  const chunks: ShadeChunkStations[] = ranges
+  // A plan without chunk starts lists the ids: a run from before the patch, or a plan made by a
+  // worker of the earlier release during a rolling deploy.
+  const starts = plan.chunkStarts;
+  const chunks: ShadeChunkStations[] = starts
     ? starts.map((fromStation, i) => ({ fromStation, untilStation: starts[i + 1] ?? null }))
     : chunked(plan.stationIds ?? [], size).map((stationIds) => ({ stationIds }));
-  const stations = ranges ? (plan.stations ?? 0) : (plan.stationIds ?? []).length;
+  const stations = starts ? (plan.stations ?? 0) : (plan.stationIds ?? []).length;
   const total: ShadeRunResult = { day: plan.day, timeZone: plan.timeZone, stations, chunks: chunks.length, stored: 0, anomalous: 0, events: 0 };
   let done = 0;
   const report = () => setCurrentDetails(`${plan.day} (${plan.timeZone}): ${done} of ${chunks.length} chunks done, ${total.anomalous} anomalous stations so far`);
   report();
-  await inLanes({ to: chunks.length, lanes: input.parallelism ?? 2 }, async (i) => {
+  // Runs from before the patch went on starting chunks after one failed; they replay that way.
+  await inLanes({ to: chunks.length, lanes: input.parallelism ?? 2, stopOnFailure: ranges }, async (i) => {
     const r = await runShadeChunk.executeWithOptions(
       { ...CHUNK_OPTIONS, summary: `stations ${i * size}–${Math.min(stations, (i + 1) * size) - 1}` },
       [{ tenantId: input.tenantId, day: plan.day, timeZone: plan.timeZone, ...chunks[i] }],
