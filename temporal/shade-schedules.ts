@@ -49,7 +49,9 @@ export async function ensureShadeSchedule(client: Client, taskQueue: string, ten
   const made = await createOrGet(client, opts);
   if (made.created) return 'created';
   const current = await made.handle.describe();
-  if (definitionOf(current.action) === definitionOf(opts.action)) return 'unchanged';
+  // The digest, and the two settings an operator might change by hand in the Temporal UI.
+  const action = current.action as { taskQueue?: string };
+  if (definitionOf(current.action) === definitionOf(opts.action) && current.spec.timezone === timeZone && action.taskQueue === taskQueue) return 'unchanged';
   await updateTo(made.handle, opts);
   return 'updated';
 }
