@@ -22,12 +22,7 @@ export class Migration20261210110000 extends Migration {
   }
 
   override async down(): Promise<void> {
-    this.addSql(`create or replace function "statistics_lock_places"(places text[]) returns void language plpgsql as $$
-      declare p text;
-      begin
-        for p in select distinct x from unnest(places) x order by 1 loop
-          perform pg_advisory_xact_lock(hashtextextended('statistics:' || p, 0));
-        end loop;
-      end $$;`);
+    // Nothing to restore: the hashed locks serialize every pair of writers the per-place ones did
+    // (and a few more), and rolling back Migration20261209100000 drops the function.
   }
 }
