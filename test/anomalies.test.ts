@@ -9,6 +9,7 @@ import { refreshSessionRollups } from '../domain/anomalies/detections';
 import { categoryFixtures, cleanFixtures } from './fixtures/sessions';
 import { call, newTenant } from './helpers/http';
 import { stack } from './helpers/stack';
+import { waitFor } from './helpers/wait';
 
 const DAY = 86_400_000;
 const fixture = (category: string) => categoryFixtures.find((f) => f.expect.category === category)!;
@@ -380,7 +381,10 @@ describe('anomaly workspace over HTTP', function () {
       await refreshSessionRollups(analysis, t.tenantId, [sessionDbId]);
       // Meanwhile a member assigns the other issue.
       change = call('PUT', `/v1/anomalies/issues/${a.id}`, { key: t.key, body: { status: a.issues[0].statusName, assignedTo: alice.email } });
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor('the change to wait on a lock the analysis holds', async () => {
+        const [w] = await sql(em, 'select count(*)::int as n from pg_locks where not granted', []);
+        return w.n > 0 ? true : undefined;
+      }, 10_000, 50);
       await analysis.commit();
     } catch (err) {
       await analysis.rollback();

@@ -12,6 +12,7 @@ import { sql } from '../db/sql';
 import { statisticsFor } from '../domain/statistics/summary';
 import { newTenant } from './helpers/http';
 import { stack } from './helpers/stack';
+import { waitFor } from './helpers/wait';
 
 const H = 3_600_000;
 const BASE = Date.parse('2026-05-04T00:00:00Z');
@@ -233,9 +234,10 @@ describe('statistics rollup (statistics_anomalous_sessions) against the definiti
       await second.query('begin');
       // Meanwhile the next session arrives on that connector; its trigger must wait for the first writer.
       const arriving = addSession(viaClient(second), 0, '1', 5, 3);
-      await new Promise((r) => setTimeout(r, 300));
-      const [waiting] = await sql(em, `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`, []);
-      assert.equal(waiting.n, 1, 'the second writer waits on the connector\'s lock');
+      await waitFor("the second writer to wait on the connector's lock", async () => {
+        const [waiting] = await sql(em, `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`, []);
+        return waiting.n === 1 ? true : undefined;
+      }, 10_000, 50);
       await first.query('commit');
       await arriving;
       await second.query('commit');
@@ -266,8 +268,7 @@ describe('statistics rollup (statistics_anomalous_sessions) against the definiti
            from generate_series(0, 1000) k`,
         [tenantId, stations[0], iso(5)],
       );
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal((await advisoryOf(pid)).waiting, 1, "the import waits on the down connector's lock");
+      await waitFor("the import to wait on the down connector's lock", async () => ((await advisoryOf(pid)).waiting === 1 ? true : undefined), 10_000, 50);
       await first.query('commit');
       await bulk;
       const { held, waiting } = await advisoryOf(pid);
