@@ -2,16 +2,17 @@
 // dev server with UI (unless TEMPORAL_ADDRESS), migrations, the worker and the API as child
 // processes, and a demo tenant whose key is printed. Ctrl-C stops every child.
 import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { config, ROOT_DIR } from '../config';
+import { config } from '../config';
 import { migrate, openOrm } from '../db/orm';
 import { authenticate, createTenantWithAdminKey } from '../domain/api-keys';
 import { createLogger } from '../logger';
 import { connectClient, ensureSearchAttributes } from '../temporal/connection';
 import { startEmbeddedPostgres, type RunningPostgres } from './postgres';
 import { spawnNodeScript } from './node-child';
+import { spawnTrainingWorker } from './training-worker';
 import { startTemporalDevServer, stopChild, type RunningTemporal } from './temporal-server';
 
 const log = createLogger('launcher');
@@ -138,11 +139,7 @@ async function main() {
     }
 
     // The Python training worker (fine-tuning, models/training/worker/) with the models' venv.
-    const trainer = spawn(config.trainingPython, [path.join(ROOT_DIR, 'models', 'training', 'worker', 'main.py')], {
-      cwd: ROOT_DIR,
-      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: config.temporalNamespace, EVNI_TRAINING_TASK_QUEUE: config.trainingTaskQueue },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const trainer = spawnTrainingWorker({ temporalAddress, namespace: config.temporalNamespace, stdio: ['ignore', 'inherit', 'inherit'] });
     log.info({ trainingWorkerPid: trainer.pid }, 'training worker started');
     trainer.once('error', (err) => log.error({ err, python: config.trainingPython }, 'the training worker could not start'));
     stoppers.push(() => stopChild(trainer));

@@ -4,11 +4,10 @@
 // the tenant's active one and analyses its new sessions (another tenant unaffected), a
 // cancellation, and a training worker killed mid-job whose job resumes from its checkpoint.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { config, ROOT_DIR } from '../config';
+import type { ChildProcess } from 'node:child_process';
 import { sql } from '../db/sql';
 import { call, newTenant } from './helpers/http';
+import { spawnTrainingWorker } from '../stack/training-worker';
 import { stack } from './helpers/stack';
 import { waitFor } from './helpers/wait';
 
@@ -45,11 +44,7 @@ class Trainer {
   output: string[] = [];
   start(): this {
     const { env } = stack();
-    this.child = spawn(config.trainingPython, [path.join(ROOT_DIR, 'models', 'training', 'worker', 'main.py')], {
-      cwd: ROOT_DIR,
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: env.namespace ?? 'default', EVNI_TRAINING_TASK_QUEUE: config.trainingTaskQueue },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.child = spawnTrainingWorker({ temporalAddress: env.address, namespace: env.namespace ?? 'default', stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (b: Buffer) => this.output.push(...b.toString().split('\n').filter(Boolean));
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
