@@ -9,6 +9,7 @@ import { Client as PgClient } from 'pg';
 import { ANOMALY_CATEGORIES } from '../domain/analysis/types';
 import { anomalyListSql, connectorGroupsSql, sessionGroupsSql } from '../domain/anomalies/queries';
 import { anomalousPlacesSql, anomalousSessionsSql, anomalyCountsSql, sessionTotalsSql, uptimeSql } from '../domain/statistics/summary';
+import { pct } from './measure';
 import { startBenchStack, type BenchStack } from './stack';
 
 const SESSIONS = 1_000_000;
@@ -21,10 +22,6 @@ const BASE = '2026-01-01T00:00:00Z';
 /** Sessions start every 31 s from BASE: a year of sessions. */
 const STEP_S = 31;
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
 
 export async function seed(pg: PgClient, tenantId: string, memberId: string, out: (s?: string) => void) {
   const t0 = performance.now();

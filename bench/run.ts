@@ -26,11 +26,8 @@ import { memoryOf, startBenchStack, type BenchStack } from './stack';
 import { webhookBench } from './webhooks';
 import { shadeBench } from './shade';
 import { anomaliesOnly } from './anomalies';
+import { arg, cpuByKind, fmt, pct, procStat, sleep } from './measure';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
 const SIZES = arg('sizes', '1000,10000,25000').split(',').map(Number);
 const E2E_SIZE = SIZES.includes(10_000) ? 10_000 : SIZES[SIZES.length - 1];
 const INTERACTIVE_ONLY = process.argv.includes('--interactive-only');
@@ -47,14 +44,6 @@ const out = (s = '') => {
   lines.push(s);
   console.log(s);
 };
-/** A number for the tables; '–' where there is none (a phase the API no longer logs, no samples). */
-const fmt = (n: number | undefined, digits = 0) =>
-  n === undefined || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const pct = (xs: number[], p: number): number | undefined => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Samples the RSS of the given processes until stopped; returns the peaks in MiB. */
 function sampleRss(pids: Record<string, number>) {
@@ -220,43 +209,6 @@ async function postBatchFile(stack: BenchStack, file: string): Promise<string> {
     fs.createReadStream(file, { highWaterMark: 1 << 20 }).on('error', reject).pipe(req);
   });
 }
-
-/**
- * A process's parent, name and CPU seconds from /proc: its own (all threads) and that of the
- * children it has reaped. Without the latter the sum over live processes went backwards whenever
- * a PostgreSQL backend or autovacuum worker exited (to a negative CPU per write for postgres).
- */
-function procStat(pid: number): { ppid: number; comm: string; cpu: number } {
-  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const close = text.lastIndexOf(')');
-  const f = text.slice(close + 2).split(' ').map(Number); // f[0] is the state letter (NaN), unused
-  return { ppid: f[1], comm: text.slice(text.indexOf('(') + 1, close), cpu: (f[11] + f[12] + f[13] + f[14]) / CLOCK_TICKS };
-}
-
-/**
- * CPU seconds used so far by this process's descendants (PostgreSQL, Temporal, worker, API), by
- * kind: on two cores, processing is bounded by the sum, not by any one process.
- */
-function cpuByKind(): Record<string, number> {
-  const stats = new Map<number, { ppid: number; comm: string; cpu: number }>();
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      stats.set(Number(d), procStat(Number(d)));
-    } catch {
-      // gone
-    }
-  }
-  const mine = (pid: number): boolean => pid === process.pid || (pid > 1 && stats.has(pid) && mine(stats.get(pid)!.ppid));
-  const out: Record<string, number> = {};
-  for (const [pid, s] of stats) {
-    if (pid === process.pid || !mine(pid)) continue;
-    const kind = s.comm.startsWith('postgres') ? 'postgres' : s.comm.startsWith('temporal') ? 'temporal' : s.comm;
-    out[kind] = (out[kind] ?? 0) + s.cpu;
-  }
-  return out;
-}
-const CLOCK_TICKS = 100;
 
 async function batchEndToEnd(stack: BenchStack, size: number, prefix: string) {
   const { file, bytes } = writeBatchBody(size, prefix);

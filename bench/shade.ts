@@ -10,7 +10,6 @@
 // --shade-skip-batch (A and B only), --shade-only-batch (C only).
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import { Readable } from 'node:stream';
 import { Client as PgClient } from 'pg';
 import { connectClient } from '../temporal/connection';
@@ -19,12 +18,9 @@ import { shadeScheduleId } from '../workflows/shade/contract';
 import type { shadeRun } from '../workflows/shade/workflow';
 import { previousLocalDay } from '../domain/stations/local-day';
 import { benchSessions, READINGS_PER_SESSION } from './sessions';
+import { arg, cpuByKind, fmt, load, pct, sleep } from './measure';
 import { startBenchStack, type BenchStack } from './stack';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
 const STATIONS = Number(arg('shade-stations', '10000'));
 const HISTORY_DAYS = Number(arg('shade-history-days', '28'));
 const BATCH = Number(arg('shade-batch', '5000'));
@@ -32,48 +28,13 @@ const LATENCY_REQUESTS = 150;
 const TARGET = { endToEndS: 60, p99Ms: 100, rollupOverheadPct: 10 };
 
 type Out = (s?: string) => void;
-const fmt = (n: number | undefined, digits = 0) =>
-  n === undefined || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * CPU seconds so far of this process's descendants (the stack: PostgreSQL, Temporal, worker, API) by
- * kind. The machine is shared: wall time depends on what else runs, CPU time much less.
- */
-function stackCpu(): Record<string, number> {
-  const stats = new Map<number, { ppid: number; comm: string; cpu: number }>();
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const text = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const close = text.lastIndexOf(')');
-      const f = text.slice(close + 2).split(' ').map(Number);
-      stats.set(Number(d), { ppid: f[1], comm: text.slice(text.indexOf('(') + 1, close), cpu: (f[11] + f[12] + f[13] + f[14]) / 100 });
-    } catch {
-      // gone
-    }
-  }
-  const mine = (pid: number): boolean => pid === process.pid || (pid > 1 && stats.has(pid) && mine(stats.get(pid)!.ppid));
-  const out: Record<string, number> = {};
-  for (const [pid, s] of stats) {
-    if (pid === process.pid || !mine(pid)) continue;
-    const kind = s.comm.startsWith('postgres') ? 'postgres' : s.comm.startsWith('temporal') ? 'temporal' : 'node';
-    out[kind] = (out[kind] ?? 0) + s.cpu;
-  }
-  return out;
-}
-const cpuSince = (before: Record<string, number>) => Object.fromEntries(Object.entries(stackCpu()).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+const cpuSince = (before: Record<string, number>) => Object.fromEntries(Object.entries(cpuByKind()).map(([k, v]) => [k, v - (before[k] ?? 0)]));
 const cpuText = (cpu: Record<string, number>) =>
   Object.entries(cpu)
     .filter(([, v]) => v >= 0.05)
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k} ${fmt(v, 1)} s`)
     .join(', ');
-const load = () => os.loadavg()[0].toFixed(1);
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
@@ -199,7 +160,7 @@ async function shadeEndToEnd(stack: BenchStack, out: Out) {
       }
     }
     const loadBefore = load();
-    const cpu0 = stackCpu();
+    const cpu0 = cpuByKind();
     const t0 = Date.now();
     await triggerShade(temporal, tenantId);
     let workflowId: string | undefined;
@@ -280,7 +241,7 @@ async function shadeEndToEnd(stack: BenchStack, out: Out) {
 
 /** A batch of `size` bench sessions over HTTP, polled to completion: seconds from submit to completed. */
 async function batchSeconds(stack: BenchStack, size: number, prefix: string): Promise<{ seconds: number; cpu: number }> {
-  const cpu0 = stackCpu();
+  const cpu0 = cpuByKind();
   const sessions = benchSessions(size, prefix);
   // Streamed in pieces (chunked), as a client uploading an export would send it.
   const pieces = function* () {

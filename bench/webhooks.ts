@@ -8,6 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client as PgClient } from 'pg';
+import { pct, sleep } from './measure';
 import { benchSessions, type BenchSession } from './sessions';
 import type { BenchStack } from './stack';
 
@@ -16,11 +17,6 @@ const SESSIONS = 1_000;
 const RATE = 20;
 const RATE_SECONDS = 15;
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sessions with a register reset (KWH_DECREASE): every one is anomalous. */
 const anomalousSessions = (count: number, prefix: string): BenchSession[] => benchSessions(count * 5, prefix).filter((_, i) => i % 5 === 0);
