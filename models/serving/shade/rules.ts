@@ -146,6 +146,27 @@ export function analyseDay(day: StationDayInput): DayAnalysis {
 }
 
 /** Maximal runs [start, end] (inclusive) where `pred(m)` holds. */
+/**
+ * The contiguous stretch of 0…n-1 with the largest sum whose sum exceeds `above` (Kadane); indexes
+ * whose value is undefined add nothing and break nothing. Null when no stretch exceeds `above`.
+ */
+function largestSumRun(n: number, valueAt: (i: number) => number | undefined, above: number): { sum: number; from: number; to: number } | null {
+  let best: { sum: number; from: number; to: number } | null = null;
+  let cur = 0;
+  let curFrom = -1;
+  for (let i = 0; i < n; i++) {
+    const x = valueAt(i);
+    if (x === undefined) continue;
+    if (cur <= 0) {
+      cur = 0;
+      curFrom = i;
+    }
+    cur += x;
+    if (cur > (best?.sum ?? above)) best = { sum: cur, from: curFrom, to: i };
+  }
+  return best;
+}
+
 function runs(n: number, pred: (m: number) => boolean): [number, number][] {
   const out: [number, number][] = [];
   let s = -1;
@@ -365,25 +386,10 @@ function energyDropFinding(
   const deserted = z >= RULES.drop.minSigmas && belowHistory && poissonCdf(begun, lambda) <= RULES.drop.maxArrivalProbability;
   if (!derated && !deserted) return null;
   // The hours that carry the shortfall: the contiguous run with the largest deficit.
-  let best = -Infinity;
-  let bestA = 0;
-  let bestB = hours - 1;
-  let cur = 0;
-  let curA = 0;
-  for (let h = 0; h < hours; h++) {
-    if (cur <= 0) {
-      cur = 0;
-      curA = h;
-    }
-    cur += deficit[h];
-    if (cur > best) {
-      best = cur;
-      bestA = curA;
-      bestB = h;
-    }
-  }
-  let a = bestA * 60;
-  let b = Math.min(n - 1, bestB * 60 + 59);
+  const carrying = largestSumRun(hours, (h) => deficit[h], -Infinity) ?? { sum: -Infinity, from: 0, to: hours - 1 };
+  const best = carrying.sum;
+  let a = carrying.from * 60;
+  let b = Math.min(n - 1, carrying.to * 60 + 59);
   let rangeExpected = 0;
   let rangeActual = 0;
   for (let m = a; m <= b; m++) {
@@ -546,30 +552,16 @@ function driftFindings(c: ConnectorDay, n: number, covered: Uint8Array): Finding
   // Around a reading the register is known to ± one step over five minutes.
   const stepTolerance = resolution(c) / 5;
   for (const sign of [1, -1]) {
-    // Largest-sum stretch of register-minus-power beyond the per-minute tolerance (Kadane); minutes
-    // without a power reading or without steady charging are neutral.
-    let best = 0;
-    let bestA = -1;
-    let bestB = -1;
-    let cur = 0;
-    let curA = -1;
-    for (let m = 0; m < n; m++) {
-      if (!steady[m]) continue;
+    // Largest-sum stretch of register-minus-power beyond the per-minute tolerance; minutes without
+    // a power reading or without steady charging are neutral.
+    const stretch = largestSumRun(n, (m) => {
+      if (!steady[m]) return undefined;
       const p = c.powerWh[m] as number;
       const e = registerAround(c, m);
-      const x = sign * (e - p) - d.toleranceShare * Math.max(e, p) - stepTolerance;
-      if (cur <= 0) {
-        cur = 0;
-        curA = m;
-      }
-      cur += x;
-      if (cur > best) {
-        best = cur;
-        bestA = curA;
-        bestB = m;
-      }
-    }
-    if (bestA < 0) continue;
+      return sign * (e - p) - d.toleranceShare * Math.max(e, p) - stepTolerance;
+    }, 0);
+    if (!stretch) continue;
+    const [bestA, bestB] = [stretch.from, stretch.to];
     let eSum = 0;
     let pSum = 0;
     let minutes = 0;
