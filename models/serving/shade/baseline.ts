@@ -107,21 +107,25 @@ export function weekdayBaseline(history: HistoryDay[], weekday: number): Baselin
  * past fault in the history does not excuse the next; null with fewer than 14 such days.
  */
 function lowShare(history: HistoryDay[]): number | null {
-  const byWeekday = new Map<number, number[]>();
-  for (const h of history) {
-    let xs = byWeekday.get(h.weekday);
-    if (!xs) byWeekday.set(h.weekday, (xs = []));
-    xs.push(h.hourlyWh.reduce((a, b) => a + b, 0));
-  }
   const shares: number[] = [];
-  for (const xs of byWeekday.values()) {
-    if (xs.length < MIN_SAME_WEEKDAY_DAYS) continue;
+  for (const xs of totalsByWeekday(history)) {
     const m = median(xs);
     if (m > 0) for (const x of xs) shares.push(x / m);
   }
   if (shares.length < 14) return null;
   shares.sort((a, b) => a - b);
   return shares[1];
+}
+
+/** The day totals (Wh) of each weekday that has enough days to judge by, in the history's order. */
+function totalsByWeekday(history: HistoryDay[]): number[][] {
+  const byWeekday = new Map<number, number[]>();
+  for (const h of history) {
+    let xs = byWeekday.get(h.weekday);
+    if (!xs) byWeekday.set(h.weekday, (xs = []));
+    xs.push(h.hourlyWh.reduce((a, b) => a + b, 0));
+  }
+  return [...byWeekday.values()].filter((xs) => xs.length >= MIN_SAME_WEEKDAY_DAYS);
 }
 
 /** Offset (Wh) of the log scale: a day of 0 kWh and a day of 0.2 kWh are equally empty. */
@@ -134,13 +138,5 @@ export const LOG_OFFSET_WH = 1000;
  * between no session and three), not by a fixed amount.
  */
 function logSpread(history: HistoryDay[]): number {
-  const byWeekday = new Map<number, number[]>();
-  for (const h of history) {
-    let xs = byWeekday.get(h.weekday);
-    if (!xs) byWeekday.set(h.weekday, (xs = []));
-    xs.push(Math.log(h.hourlyWh.reduce((a, b) => a + b, 0) + LOG_OFFSET_WH));
-  }
-  const spreads: number[] = [];
-  for (const xs of byWeekday.values()) if (xs.length >= MIN_SAME_WEEKDAY_DAYS) spreads.push(MAD_TO_SIGMA * mad(xs));
-  return median(spreads);
+  return median(totalsByWeekday(history).map((xs) => MAD_TO_SIGMA * mad(xs.map((x) => Math.log(x + LOG_OFFSET_WH)))));
 }
