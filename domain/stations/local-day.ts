@@ -35,6 +35,12 @@ export function localMidnight(day: string, timeZone: string): number {
   return t;
 }
 
+/** The local clock time (HH:MM) of an instant. */
+export function localClock(t: number, timeZone: string): string {
+  const w = wallClock(t, timeZone);
+  return `${String(w.h).padStart(2, '0')}:${String(w.mi).padStart(2, '0')}`;
+}
+
 /** The local date (YYYY-MM-DD) of an instant. */
 export function localDate(t: number, timeZone: string): string {
   const w = wallClock(t, timeZone);

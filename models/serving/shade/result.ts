@@ -1,6 +1,7 @@
 // From the findings of a station-day to the result the API stores and shows (domain/shade/types.ts):
 // the strongest finding on top, every finding in `findings`, minute markers, dayScore.
 import type { StationDayInput, StationDayResult } from '../../../domain/shade/types';
+import { localClock } from '../../../domain/stations/local-day';
 import type { DayAnalysis, Finding } from './rules';
 
 /** A minute is marked when its score reaches this. */
@@ -8,17 +9,9 @@ export const MARKER_THRESHOLD = 0.5;
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
 function clock(day: StationDayInput, minute: number): string {
   if (minute >= day.minutes) return '24:00';
-  if (day.timeZone) {
-    let f = formatters.get(day.timeZone);
-    if (!f) {
-      f = new Intl.DateTimeFormat('en-GB', { timeZone: day.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-      formatters.set(day.timeZone, f);
-    }
-    return f.format(new Date(Date.parse(day.dayStart) + minute * 60_000));
-  }
+  if (day.timeZone) return localClock(Date.parse(day.dayStart) + minute * 60_000, day.timeZone);
   // Without a zone the minute offset is the clock time (exact on every day but the two DST days).
   const h = Math.floor(minute / 60);
   const m = minute % 60;
