@@ -18,6 +18,7 @@ import argparse
 import datetime
 import json
 import os
+import sys
 import time
 import warnings
 
@@ -26,6 +27,10 @@ import onnx
 import onnxruntime as ort
 import torch
 import torch.nn as nn
+
+# The AUROC the session models' training reports with (ties share their rank).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "train"))
+from auroc import auroc  # noqa: E402
 
 torch.set_num_threads(1)
 OPSET = 17
@@ -90,18 +95,6 @@ class Graph(nn.Module):
         slot_error, _ = (((target - recon) ** 2) * self.inv_var).max(dim=1)
         top, _ = torch.topk(slot_error, 8, dim=1)
         return torch.sigmoid(slot_logits), torch.sigmoid(day_logit), slot_error, top.mean(dim=1)
-
-
-def auroc(scores, labels):
-    scores = np.asarray(scores, dtype=np.float64)
-    labels = np.asarray(labels, dtype=bool)
-    pos, neg = scores[labels], scores[~labels]
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
-    ranks = np.empty(len(order))
-    ranks[order] = np.arange(1, len(order) + 1)
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
 def main():

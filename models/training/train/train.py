@@ -21,6 +21,7 @@ torch.set_num_threads(1)
 torch.set_num_interop_threads(1)
 
 sys.path.insert(0, os.path.dirname(__file__))
+from auroc import auroc  # noqa: E402
 from data import Dataset, collate, make_batches  # noqa: E402
 from nets import CSAR2, SORC, CSARC2Separate, CSARC2Shared, recon_error  # noqa: E402
 import export as onnx_export  # noqa: E402
@@ -135,27 +136,6 @@ def ae_report(model, ds, budget):
         "bucketAuroc": auroc(np.concatenate([ec, ea]), np.concatenate([np.zeros(len(ec)), np.ones(len(ea))])),
         "sessionAuroc": auroc(np.array(sess_score), np.array(sess_label)),
     }
-
-
-def auroc(score, label):
-    """Mann-Whitney AUROC (ties averaged)."""
-    order = np.argsort(score, kind="mergesort")
-    s = score[order]
-    ranks = np.empty(len(s))
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and s[j + 1] == s[i]:
-            j += 1
-        ranks[i:j + 1] = (i + j) / 2 + 1
-        i = j + 1
-    r = np.empty(len(s))
-    r[order] = ranks
-    pos = label == 1
-    n1, n0 = pos.sum(), (~pos).sum()
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    return float((r[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 # ------------------------------------------------------------------------------------------------
