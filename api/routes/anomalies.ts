@@ -34,12 +34,7 @@ export const anomalyRoutes = [
     responses: { 200: { description: 'A page of anomalies', schema: pageOf(AnomalyItemOut, 'AnomalyPage') } },
     handler: async ({ em, query, auth }) => {
       const page = pageOfQuery(query);
-      const { items, total } = await listAnomalies(
-        em,
-        auth.tenant.id,
-        { ...query, ...page, anomalyIssuesStatus: query.anomalyIssuesStatus },
-        auth.member.id,
-      );
+      const { items, total } = await listAnomalies(em, auth.tenant.id, { ...query, ...page }, auth.member.id);
       return { body: toPage(withIsoDates(items) as unknown[], total, page) };
     },
   }),
