@@ -14,6 +14,9 @@ const STANDING = countsSql('i');
 const ACTIVE = `i.status in ('OPEN', 'IN_PROGRESS')`;
 const IN_PERIOD = 'i.tenant_id = ? and i.occurred_at >= ?::timestamptz and i.occurred_at < ?::timestamptz';
 
+/** The period's bounds as timestamptz parameters (an absent bound is open). */
+const boundsOf = (period: StatisticsPeriod): [string, string] => [period.from ?? '-infinity', period.to ?? 'infinity'];
+
 /** One statement and its parameters (exported so that the benchmark can show their plans). */
 export type Statement = [string, unknown[]];
 /** A session's occurrence: its first reading, or its creation without readings (a stored column). */
@@ -95,8 +98,7 @@ export function sessionTotalsSql(tenantId: string, period: StatisticsPeriod): St
  * one of them falls inside (few sessions: one probe each into its issues).
  */
 export function anomalousSessionsSql(tenantId: string, period: StatisticsPeriod): Statement {
-  const lo = period.from ?? '-infinity';
-  const hi = period.to ?? 'infinity';
+  const [lo, hi] = boundsOf(period);
   const inside = (first: string) => `a.tenant_id = ? and a.${first} >= ?::timestamptz and a.${first} < ?::timestamptz`;
   const params: unknown[] = [tenantId, lo, hi, tenantId, lo, hi, tenantId, lo, hi];
   let straddling = 'select 0::bigint as sessions, 0::float8 as kwh';
@@ -124,14 +126,13 @@ export function anomalousSessionsSql(tenantId: string, period: StatisticsPeriod)
 export function anomalyCountsSql(tenantId: string, period: StatisticsPeriod): Statement {
   return [
     `select count(*) filter (where ${ACTIVE})::int as active, count(*)::int as total from anomaly_issues i where ${IN_PERIOD} and ${STANDING}`,
-    [tenantId, period.from ?? '-infinity', period.to ?? 'infinity'],
+    [tenantId, ...boundsOf(period)],
   ];
 }
 
 /** Distinct connectors and stations with a standing anomaly in the period. */
 export function anomalousPlacesSql(tenantId: string, period: StatisticsPeriod): Statement {
-  const lo = period.from ?? '-infinity';
-  const hi = period.to ?? 'infinity';
+  const [lo, hi] = boundsOf(period);
   const long = period.from === undefined || period.to === undefined || Date.parse(period.to) - Date.parse(period.from) > PROBE_PLACES_AFTER_MS;
   // A long period: one probe per known connector or station into the standing anomalies' index,
   // rather than de-duplicating every anomaly of the period.
