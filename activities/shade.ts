@@ -8,8 +8,7 @@ import type { ActivityDeps } from '.';
 export function createShadeActivities(deps: Pick<ActivityDeps, 'orm' | 'shade'>): ShadeActivities {
   return {
     async planShadeRun({ tenantId, day, scheduledAt, chunkSize }) {
-      const em = deps.orm.em.fork();
-      return chunkSize === undefined ? planShadeRun(em, tenantId, { day, scheduledAt }) : planShadeRun(em, tenantId, { day, scheduledAt, chunkSize });
+      return planShadeRun(deps.orm.em.fork(), tenantId, { day, scheduledAt, chunkSize });
     },
     async runShadeChunk(input) {
       if (!deps.shade) throw ApplicationFailure.create({ type: 'ShadeUnavailable', message: 'This worker has no SHADE detector', nonRetryable: true });

@@ -51,6 +51,7 @@ const energyWindow = (d: LocalDay) => [new Date(d.start - HISTORY_DAYS * 86_400_
  */
 export async function planShadeRun(em: EntityManager, tenantId: string, opts: { day?: string; scheduledAt?: string; chunkSize: number }): Promise<ShadePlan>;
 export async function planShadeRun(em: EntityManager, tenantId: string, opts: { day?: string; scheduledAt?: string }): Promise<ShadeIdPlan>;
+export async function planShadeRun(em: EntityManager, tenantId: string, opts: { day?: string; scheduledAt?: string; chunkSize?: number }): Promise<ShadePlan | ShadeIdPlan>;
 export async function planShadeRun(em: EntityManager, tenantId: string, opts: { day?: string; scheduledAt?: string; chunkSize?: number }): Promise<ShadePlan | ShadeIdPlan> {
   const timeZone = await organizationTimeZone(em, tenantId);
   const day = opts.day ?? previousLocalDay(opts.scheduledAt ? Date.parse(opts.scheduledAt) : Date.now(), timeZone);
