@@ -27,7 +27,7 @@ import { Migration20261209100000 } from './Migration20261209100000_statistics_an
 import { Migration20261209110000 } from './Migration20261209110000_station_list_index';
 import { Migration20261209120000 } from './Migration20261209120000_drop_unread_blocking_indexes';
 import { Migration20261210100000 } from './Migration20261210100000_statistics_days_occurrence';
-import { Migration20261210110000 } from './Migration20261210110000_statistics_bulk_lock';
+import { Migration20261210110000 } from './Migration20261210110000_statistics_hashed_locks';
 import { Migration20261208130000 } from './Migration20261208130000_detector_version_length';
 import { Migration20261208120000 } from './Migration20261208120000_fine_tune';
 
@@ -61,5 +61,5 @@ export const migrationsList = [
   { name: 'Migration20261209110000_station_list_index', class: Migration20261209110000 },
   { name: 'Migration20261209120000_drop_unread_blocking_indexes', class: Migration20261209120000 },
   { name: 'Migration20261210100000_statistics_days_occurrence', class: Migration20261210100000 },
-  { name: 'Migration20261210110000_statistics_bulk_lock', class: Migration20261210110000 },
+  { name: 'Migration20261210110000_statistics_hashed_locks', class: Migration20261210110000 },
 ];
